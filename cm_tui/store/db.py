@@ -1,0 +1,254 @@
+"""Opening the database: the one function every caller uses is :func:`open_store`.
+
+SQLite settings and why:
+- ``journal_mode=WAL``: readers never block the writer, so two cm-tui processes
+  on one file both work.
+- ``synchronous=FULL``: a contact note is a legal record; FULL makes every
+  commit durable against power loss as well as a process crash. Commits are
+  interactive and small, so the extra fsync is not felt (bulk loads batch rows).
+- ``foreign_keys=ON`` and ``busy_timeout``: integrity, and waiting for a lock
+  instead of surfacing "database is locked".
+- Write transactions start with ``BEGIN IMMEDIATE``, so a transaction that reads
+  then writes never fails to upgrade its lock (the classic SQLITE_BUSY trap).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event, inspect, text
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlmodel import Session, create_engine
+
+from cm_tui.store.schema_version import KNOWN_REVISIONS, SCHEMA_HEAD
+
+log = logging.getLogger(__name__)
+
+SQLITE_HEADER = b"SQLite format 3\x00"
+BUSY_TIMEOUT_MS = 30_000
+
+
+class StoreError(Exception):
+    """A problem opening or using the database, worded for the person at the keyboard."""
+
+
+@dataclass
+class Store:
+    engine: Engine
+    url: str
+    path: Path | None = None
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.engine.dialect.name == "sqlite"
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """A session for reading; nothing it does is committed."""
+        with Session(self.engine, expire_on_commit=False) as session:
+            try:
+                yield session
+            finally:
+                session.rollback()
+
+    @contextmanager
+    def write(self) -> Iterator[Session]:
+        """One transaction: committed when the block ends, rolled back if it raises."""
+        with Session(self.engine, expire_on_commit=False) as session:
+            if self.is_sqlite:
+                session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
+            try:
+                yield session
+                session.commit()
+            except OperationalError as exc:
+                session.rollback()
+                if "locked" in str(exc) or "busy" in str(exc):
+                    raise StoreError(
+                        "The database is busy: another program has held it for "
+                        f"over {BUSY_TIMEOUT_MS // 1000} s. Nothing was saved; try again."
+                    ) from exc
+                raise
+            except BaseException:
+                session.rollback()
+                raise
+
+    def get_meta(self, key: str) -> str | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(text("SELECT value FROM meta WHERE key = :k"), {"k": key}).first()
+            return None if row is None else str(row[0])
+
+    def set_meta(self, key: str, value: str) -> None:
+        from cm_tui.store.models import Meta
+
+        with self.write() as session:
+            session.merge(Meta(key=key, value=value))
+
+    @property
+    def is_demo(self) -> bool:
+        return self.get_meta("demo") == "1"
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def describe(self) -> str:
+        if self.path is not None:
+            return str(self.path)
+        return make_url(self.url).render_as_string(hide_password=True)
+
+
+def _check_sqlite_path(path: Path, *, create: bool) -> None:
+    if path.is_dir():
+        raise StoreError(f"{path} is a directory, not a database file.")
+    if path.exists():
+        if not os.access(path, os.R_OK):
+            raise StoreError(f"{path}: permission denied (cannot read).")
+        with path.open("rb") as fh:
+            head = fh.read(16)
+        if head and head != SQLITE_HEADER:
+            raise StoreError(f"{path} is not a cm-tui database (not a SQLite file).")
+        if not os.access(path, os.W_OK):
+            raise StoreError(f"{path}: permission denied (cannot write).")
+        if not os.access(path.parent, os.W_OK):
+            raise StoreError(
+                f"{path.parent}: folder is not writable (SQLite needs it for its journal)."
+            )
+        return
+    if not create:
+        raise StoreError(f"{path}: no such database.")
+    parent = path.parent
+    try:
+        parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    except OSError as exc:
+        raise StoreError(f"{parent}: cannot create folder ({exc.strerror}).") from exc
+    if not parent.is_dir():
+        raise StoreError(f"{parent} is not a folder.")
+    if not os.access(parent, os.W_OK):
+        raise StoreError(f"{parent}: permission denied (cannot create the database here).")
+    try:
+        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    except FileExistsError:
+        return
+    except OSError as exc:
+        raise StoreError(f"{path}: cannot create ({exc.strerror}).") from exc
+    os.close(fd)
+
+
+def _sqlite_engine(path: Path) -> Engine:
+    engine = create_engine(
+        f"sqlite:///{path}",
+        connect_args={"check_same_thread": False, "timeout": BUSY_TIMEOUT_MS / 1000},
+    )
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: sqlite3.Connection, _record: Any) -> None:
+        dbapi_conn.isolation_level = None  # we issue BEGIN ourselves
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=FULL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
+        conn.exec_driver_sql(f"BEGIN {mode}")
+
+    return engine
+
+
+def _secure_sqlite_files(path: Path) -> None:
+    for candidate in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+        try:
+            if candidate.exists() and (candidate.stat().st_mode & 0o077):
+                candidate.chmod(0o600)
+        except OSError:
+            pass
+
+
+def open_store(url: str, *, create: bool = True, migrate: bool = True) -> Store:
+    """Open (and, when asked, create and migrate) the database at ``url``.
+
+    Raises :class:`StoreError` with a one-line message for every problem a user
+    can cause: a folder instead of a file, no permission, not a database, a
+    schema from a newer cm-tui.
+    """
+    parsed = make_url(url)
+    path: Path | None = None
+    if parsed.get_backend_name() == "sqlite":
+        if not parsed.database or parsed.database == ":memory:":
+            raise StoreError("an in-memory database cannot be shared; give a file path.")
+        path = Path(parsed.database).expanduser().absolute()
+        _check_sqlite_path(path, create=create)
+        old_umask = os.umask(0o077)
+        try:
+            engine = _sqlite_engine(path)
+            store = Store(engine=engine, url=url, path=path)
+            _prepare(store, migrate=migrate)
+        finally:
+            os.umask(old_umask)
+        _secure_sqlite_files(path)
+        return store
+    if parsed.get_backend_name() == "postgresql":
+        engine = create_engine(url, pool_pre_ping=True)
+        store = Store(engine=engine, url=url)
+        _prepare(store, migrate=migrate)
+        return store
+    raise StoreError(f"unsupported database URL {parsed.drivername!r}: use a file path or postgresql")
+
+
+def current_revision(store: Store) -> str | None:
+    """The schema revision recorded in the database, None for an empty database."""
+    with store.engine.connect() as conn:
+        insp = inspect(conn)
+        if insp.has_table("alembic_version"):
+            row = conn.execute(text("SELECT version_num FROM alembic_version")).first()
+            return None if row is None else str(row[0])
+        if insp.get_table_names():
+            raise StoreError(
+                f"{store.describe()} holds tables but no cm-tui schema version; "
+                "it is not a cm-tui database."
+            )
+    return None
+
+
+def _prepare(store: Store, *, migrate: bool) -> None:
+    try:
+        revision = current_revision(store)
+    except sqlite3.DatabaseError as exc:  # pragma: no cover - raised wrapped below
+        raise StoreError(f"{store.describe()} is not a usable database ({exc}).") from exc
+    except StoreError:
+        store.close()
+        raise
+    except SQLAlchemyError as exc:
+        store.close()
+        reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
+        raise StoreError(f"{store.describe()}: cannot open the database ({reason}).") from exc
+    if revision == SCHEMA_HEAD:
+        return
+    if revision is not None and revision not in KNOWN_REVISIONS:
+        store.close()
+        raise StoreError(
+            f"{store.describe()} was written by a newer cm-tui (schema {revision}); "
+            "upgrade cm-tui to open it."
+        )
+    if not migrate:
+        store.close()
+        raise StoreError(
+            f"{store.describe()} needs a schema upgrade; run `cm-tui db upgrade` first."
+        )
+    from cm_tui.store.migrate import upgrade
+
+    upgrade(store, backup_first=revision is not None)

@@ -1,0 +1,294 @@
+"""The tables (DESIGN §3). This module is the one place that knows their columns."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from cm_tui.store.types import UTCDateTime, utcnow
+
+
+def _ts(*, index: bool = False, nullable: bool = True) -> Any:
+    return Field(default=None, sa_type=UTCDateTime, index=index, nullable=nullable)
+
+
+def _created() -> Any:
+    return Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+
+
+class Meta(SQLModel, table=True):
+    """Key/value facts about the database itself (demo marker, organisation name)."""
+
+    __tablename__ = "meta"
+    key: str = Field(primary_key=True)
+    value: str
+
+
+class User(SQLModel, table=True):
+    __tablename__ = "users"
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(unique=True, index=True)
+    display_name: str
+    role: str = Field(default="care_manager")
+    password_hash: str | None = None
+    active: bool = True
+    created_at: datetime = _created()
+    failed_logins: int = 0
+    last_failed_at: datetime | None = _ts()
+
+
+class Client(SQLModel, table=True):
+    __tablename__ = "clients"
+    __table_args__ = (
+        Index("ix_clients_cm_name", "care_manager_id", "family_name", "given_name", "id"),
+        Index("ix_clients_chw_name", "chw_id", "family_name", "given_name", "id"),
+        Index("ix_clients_name", "family_name", "given_name", "id"),
+        Index("ix_clients_cm_last_contact", "care_manager_id", "last_contact_at"),
+        Index("ix_clients_cm_risk", "care_manager_id", "risk_tier"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    mrn: str | None = Field(default=None, unique=True)
+    given_name: str
+    family_name: str
+    preferred_name: str | None = None
+    dob: date | None = None
+    sex: str | None = None
+    language: str | None = None
+    phone: str | None = None
+    alt_phone: str | None = None
+    email: str | None = None
+    address: str | None = None
+    preferred_contact: str = "phone"
+    best_time: str | None = None
+    risk_tier: str = "low"
+    program: str | None = None
+    status: str = "active"
+    enrolled_on: date | None = None
+    care_manager_id: int | None = Field(default=None, foreign_key="users.id")
+    chw_id: int | None = Field(default=None, foreign_key="users.id")
+    pcp_name: str | None = None
+    pcp_practice: str | None = None
+    pcp_phone: str | None = None
+    what_matters: str | None = Field(default=None, sa_type=Text)
+    consent_on: date | None = None
+    # Denormalised by the services that write contacts, so the caseload can sort
+    # and filter on them from an index instead of scanning contacts.
+    last_contact_at: datetime | None = _ts()
+    last_reached_at: datetime | None = _ts()
+    created_at: datetime = _created()
+    updated_at: datetime = _created()
+    version: int = 1
+
+
+class Contact(SQLModel, table=True):
+    __tablename__ = "contacts"
+    __table_args__ = (
+        Index("ix_contacts_client_at", "client_id", "occurred_at", "id"),
+        Index("ix_contacts_user_at", "user_id", "occurred_at"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    client_id: int = Field(foreign_key="clients.id")
+    user_id: int | None = Field(default=None, foreign_key="users.id")
+    occurred_at: datetime = _created()
+    method: str = "phone"
+    direction: str = "outbound"
+    party: str = "client"
+    outcome: str = "reached"
+    duration_min: int | None = None
+    note: str = Field(default="", sa_type=Text)
+    created_at: datetime = _created()
+
+
+class ContactAddendum(SQLModel, table=True):
+    """Notes are append-only: an edit of a saved contact is an addendum."""
+
+    __tablename__ = "contact_addenda"
+    id: int | None = Field(default=None, primary_key=True)
+    contact_id: int = Field(foreign_key="contacts.id", index=True)
+    user_id: int | None = Field(default=None, foreign_key="users.id")
+    text: str = Field(sa_type=Text)
+    created_at: datetime = _created()
+
+
+class Screening(SQLModel, table=True):
+    __tablename__ = "screenings"
+    __table_args__ = (Index("ix_screenings_client_started", "client_id", "started_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    client_id: int = Field(foreign_key="clients.id")
+    user_id: int | None = Field(default=None, foreign_key="users.id")
+    script_id: str
+    script_version: str
+    status: str = "in_progress"
+    started_at: datetime = _created()
+    completed_at: datetime | None = _ts()
+    opt_out_acknowledged: bool = False
+    result_json: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+
+
+class ScreeningAnswer(SQLModel, table=True):
+    __tablename__ = "screening_answers"
+    screening_id: int = Field(foreign_key="screenings.id", primary_key=True)
+    item_id: str = Field(primary_key=True)
+    option_ids: list[str] | None = Field(default=None, sa_column=Column(JSON))
+    free_text: str | None = None
+    declined: bool = False
+    answered_at: datetime = _created()
+
+
+class Need(SQLModel, table=True):
+    __tablename__ = "needs"
+    __table_args__ = (Index("ix_needs_client_status", "client_id", "status"),)
+    id: int | None = Field(default=None, primary_key=True)
+    client_id: int = Field(foreign_key="clients.id")
+    domain: str
+    screening_id: int | None = Field(default=None, foreign_key="screenings.id")
+    status: str = "identified"
+    note: str | None = None
+    opened_at: datetime = _created()
+    closed_at: datetime | None = _ts()
+
+
+class Resource(SQLModel, table=True):
+    __tablename__ = "resources"
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(index=True)
+    domains: list[str] = Field(default_factory=list, sa_column=Column(JSON))
+    phone: str | None = None
+    address: str | None = None
+    hours: str | None = None
+    eligibility: str | None = None
+    languages: list[str] = Field(default_factory=list, sa_column=Column(JSON))
+    notes: str | None = None
+
+
+class Referral(SQLModel, table=True):
+    __tablename__ = "referrals"
+    id: int | None = Field(default=None, primary_key=True)
+    need_id: int = Field(foreign_key="needs.id", index=True)
+    resource_id: int | None = Field(default=None, foreign_key="resources.id")
+    status: str = "sent"
+    sent_at: datetime = _created()
+    closed_at: datetime | None = _ts()
+    note: str | None = None
+
+
+class UtilizationEvent(SQLModel, table=True):
+    __tablename__ = "utilization_events"
+    __table_args__ = (Index("ix_util_client_at", "client_id", "occurred_at"),)
+    id: int | None = Field(default=None, primary_key=True)
+    client_id: int = Field(foreign_key="clients.id")
+    kind: str
+    occurred_at: datetime = _created()
+    facility: str | None = None
+    source: str = "manual"
+
+
+class FollowUp(SQLModel, table=True):
+    __tablename__ = "follow_ups"
+    __table_args__ = (
+        Index("ix_followups_assignee_status_due", "assignee_id", "status", "due_at"),
+        Index("ix_followups_client_status_due", "client_id", "status", "due_at"),
+        Index("ix_followups_status_due", "status", "due_at"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    client_id: int = Field(foreign_key="clients.id")
+    assignee_id: int | None = Field(default=None, foreign_key="users.id")
+    created_by_id: int | None = Field(default=None, foreign_key="users.id")
+    title: str
+    kind: str = "call"
+    due_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    priority: str = "normal"
+    status: str = "open"
+    recurrence: str | None = None
+    snoozed_until: datetime | None = _ts()
+    completed_at: datetime | None = _ts()
+    completed_contact_id: int | None = Field(default=None, foreign_key="contacts.id")
+    source: str = "manual"
+    created_at: datetime = _created()
+    version: int = 1
+
+
+class CarePlan(SQLModel, table=True):
+    __tablename__ = "care_plans"
+    id: int | None = Field(default=None, primary_key=True)
+    client_id: int = Field(foreign_key="clients.id", index=True)
+    active: bool = True
+    created_by_id: int | None = Field(default=None, foreign_key="users.id")
+    created_at: datetime = _created()
+    reviewed_at: datetime | None = _ts()
+    summary: str | None = Field(default=None, sa_type=Text)
+
+
+class Goal(SQLModel, table=True):
+    __tablename__ = "goals"
+    id: int | None = Field(default=None, primary_key=True)
+    care_plan_id: int = Field(foreign_key="care_plans.id", index=True)
+    client_words: str = Field(sa_type=Text)
+    measurable: str | None = None
+    target_date: date | None = None
+    status: str = "active"
+    created_at: datetime = _created()
+
+
+class Intervention(SQLModel, table=True):
+    __tablename__ = "interventions"
+    id: int | None = Field(default=None, primary_key=True)
+    care_plan_id: int = Field(foreign_key="care_plans.id", index=True)
+    goal_id: int | None = Field(default=None, foreign_key="goals.id")
+    description: str
+    owner_id: int | None = Field(default=None, foreign_key="users.id")
+    follow_up_id: int | None = Field(default=None, foreign_key="follow_ups.id")
+    status: str = "active"
+    created_at: datetime = _created()
+
+
+class Barrier(SQLModel, table=True):
+    __tablename__ = "barriers"
+    id: int | None = Field(default=None, primary_key=True)
+    care_plan_id: int = Field(foreign_key="care_plans.id", index=True)
+    goal_id: int | None = Field(default=None, foreign_key="goals.id")
+    description: str
+    created_at: datetime = _created()
+
+
+class ProgramEnrollment(SQLModel, table=True):
+    __tablename__ = "program_enrollments"
+    id: int | None = Field(default=None, primary_key=True)
+    client_id: int = Field(foreign_key="clients.id", index=True)
+    program: str
+    start_on: date
+    end_on: date | None = None
+    entry_reason: str | None = None
+    exit_reason: str | None = None
+    consent_on: date | None = None
+
+
+class Draft(SQLModel, table=True):
+    """Half-typed form text, saved as it is typed so a crash loses nothing."""
+
+    __tablename__ = "drafts"
+    __table_args__ = (UniqueConstraint("user_id", "kind", "key"),)
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="users.id")
+    kind: str
+    key: str
+    payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
+    updated_at: datetime = _created()
+
+
+class AuditEvent(SQLModel, table=True):
+    __tablename__ = "audit_events"
+    __table_args__ = (Index("ix_audit_entity", "entity", "entity_id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = _created()
+    user_id: int | None = Field(default=None, foreign_key="users.id")
+    actor: str | None = None
+    action: str
+    entity: str | None = None
+    entity_id: int | None = None
+    detail: str | None = Field(default=None, sa_type=Text)
+    prev_hash: str = ""
+    hash: str = ""
