@@ -17,7 +17,9 @@ PG_URL = os.environ.get("CM_TUI_TEST_DATABASE_URL")
 
 
 @pytest.fixture(autouse=True)
-def _isolated_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+def _isolated_dirs(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """No test ever reads or writes the real user's data or config."""
     home = tmp_path_factory.mktemp("home")
     monkeypatch.setenv("CM_TUI_DATA_DIR", str(home / "data"))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from functools import lru_cache
 
 from argon2 import PasswordHasher
@@ -11,6 +10,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlmodel import Session, col, func, select
 
 from cm_tui.store import audit
+from cm_tui.store.access import Viewer
 from cm_tui.store.db import Store
 from cm_tui.store.models import User
 from cm_tui.store.types import utcnow
@@ -41,25 +41,6 @@ def check_password(password_hash: str | None, password: str) -> bool:
         return False
 
 
-@dataclass(frozen=True)
-class SignedIn:
-    """Who is using the app: what the screens need to know of the user."""
-
-    id: int
-    username: str
-    display_name: str
-    role: str
-
-    @property
-    def sees_everyone(self) -> bool:
-        return self.role in ("supervisor", "admin")
-
-    @classmethod
-    def of(cls, user: User) -> SignedIn:
-        assert user.id is not None
-        return cls(user.id, user.username, user.display_name, user.role)
-
-
 def count_users(store: Store) -> int:
     with store.read() as session:
         return int(session.exec(select(func.count()).select_from(User)).one())
@@ -82,7 +63,7 @@ def add_user(
     role: str = "care_manager",
     display_name: str | None = None,
     by_user_id: int | None = None,
-) -> SignedIn:
+) -> Viewer:
     validate_new_user(username, password, role)
     with store.write() as session:
         if session.exec(select(User).where(User.username == username)).first():
@@ -96,10 +77,14 @@ def add_user(
         session.add(user)
         session.flush()
         audit.record(
-            session, action="create", user_id=by_user_id, entity="user", entity_id=user.id,
+            session,
+            action="create",
+            user_id=by_user_id,
+            entity="user",
+            entity_id=user.id,
             detail=f"user {username} ({role})",
         )
-        return SignedIn.of(user)
+        return Viewer.of(user)
 
 
 def delay_for(failed_logins: int) -> float:
@@ -109,7 +94,7 @@ def delay_for(failed_logins: int) -> float:
     return float(min(30, 2 ** (failed_logins - 1)))
 
 
-def authenticate(store: Store, username: str, password: str, *, sleep: bool = True) -> SignedIn:
+def authenticate(store: Store, username: str, password: str, *, sleep: bool = True) -> Viewer:
     """Check a password; audit the attempt; slow down repeated failures for that user."""
     with store.read() as session:
         user = session.exec(select(User).where(User.username == username)).first()
@@ -126,8 +111,12 @@ def authenticate(store: Store, username: str, password: str, *, sleep: bool = Tr
                 row.failed_logins += 1
                 row.last_failed_at = utcnow()
             audit.record(
-                session, action="login_failed", user_id=user.id if user else None,
-                actor=username, entity="user", entity_id=user.id if user else None,
+                session,
+                action="login_failed",
+                user_id=user.id if user else None,
+                actor=username,
+                entity="user",
+                entity_id=user.id if user else None,
             )
     if not ok or user is None:
         raise AuthError("Wrong username or password.")
@@ -137,23 +126,86 @@ def authenticate(store: Store, username: str, password: str, *, sleep: bool = Tr
         row.failed_logins = 0
         row.last_failed_at = None
         audit.record(session, action="login", user_id=user.id, entity="user", entity_id=user.id)
-    return SignedIn.of(user)
+    return Viewer.of(user)
 
 
 def get_user(session: Session, username: str) -> User | None:
     return session.exec(select(User).where(User.username == username)).first()
 
 
-def sign_in_without_password(store: Store, username: str) -> SignedIn:
+def sign_in_without_password(store: Store, username: str) -> Viewer:
     """Demo databases only: sign in as a demo user (audited like any login)."""
     if not store.is_demo:
         raise AuthError("Signing in without a password is only allowed on a demo database.")
     with store.write() as session:
         user = get_user(session, username)
         if user is None or not user.active:
-            names = session.exec(select(User.username).where(col(User.active)).order_by(User.username)).all()
+            names = session.exec(
+                select(User.username).where(col(User.active)).order_by(User.username)
+            ).all()
             raise AuthError(f"No demo user {username!r}; try one of: {', '.join(names)}.")
-        audit.record(session, action="login", user_id=user.id, entity="user", entity_id=user.id, detail="demo")
-        return SignedIn.of(user)
+        audit.record(
+            session,
+            action="login",
+            user_id=user.id,
+            entity="user",
+            entity_id=user.id,
+            detail="demo",
+        )
+        return Viewer.of(user)
 
 
+def unlock(store: Store, viewer: Viewer, password: str) -> bool:
+    """Check the signed-in user's password to lift the idle lock (failures are audited)."""
+    with store.read() as session:
+        user = session.get(User, viewer.id)
+    ok = user is not None and user.active and check_password(user.password_hash, password)
+    if not ok:
+        with store.write() as session:
+            audit.record(
+                session,
+                action="login_failed",
+                user_id=viewer.id,
+                entity="user",
+                entity_id=viewer.id,
+                detail="unlock",
+            )
+    return ok
+
+
+def set_password(
+    store: Store, username: str, password: str, *, by_user_id: int | None = None
+) -> None:
+    if len(password) < MIN_PASSWORD:
+        raise AuthError(f"A password needs at least {MIN_PASSWORD} characters.")
+    with store.write() as session:
+        user = get_user(session, username)
+        if user is None:
+            raise AuthError(f"No user named {username!r}.")
+        user.password_hash = hash_password(password)
+        user.failed_logins = 0
+        user.last_failed_at = None
+        audit.record(
+            session,
+            action="update",
+            user_id=by_user_id,
+            entity="user",
+            entity_id=user.id,
+            detail="password changed",
+        )
+
+
+def set_active(store: Store, username: str, active: bool, *, by_user_id: int | None = None) -> None:
+    with store.write() as session:
+        user = get_user(session, username)
+        if user is None:
+            raise AuthError(f"No user named {username!r}.")
+        user.active = active
+        audit.record(
+            session,
+            action="update",
+            user_id=by_user_id,
+            entity="user",
+            entity_id=user.id,
+            detail="activated" if active else "deactivated",
+        )

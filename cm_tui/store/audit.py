@@ -58,7 +58,9 @@ def record(
 ) -> AuditEvent:
     """Append an event in the caller's transaction (so it commits with the change)."""
     _lock_chain(session)
-    last = session.exec(select(AuditEvent.hash).order_by(col(AuditEvent.id).desc()).limit(1)).first()
+    last = session.exec(
+        select(AuditEvent.hash).order_by(col(AuditEvent.id).desc()).limit(1)
+    ).first()
     prev = last or GENESIS
     event = AuditEvent(
         at=utcnow(),
@@ -93,7 +95,10 @@ def iter_events(session: Session, batch: int = 5000) -> Iterator[AuditEvent]:
     last_id = 0
     while True:
         rows = session.exec(
-            select(AuditEvent).where(col(AuditEvent.id) > last_id).order_by(col(AuditEvent.id)).limit(batch)
+            select(AuditEvent)
+            .where(col(AuditEvent.id) > last_id)
+            .order_by(col(AuditEvent.id))
+            .limit(batch)
         ).all()
         if not rows:
             return
@@ -109,10 +114,12 @@ def verify(session: Session) -> tuple[int, ChainProblem | None]:
     for event in iter_events(session):
         count += 1
         if event.prev_hash != prev:
-            return count, ChainProblem(event.id or 0, "previous-hash link broken (an event was removed or reordered)")
+            return count, ChainProblem(
+                event.id or 0, "previous-hash link broken (an event was removed or reordered)"
+            )
         if event_hash(event, prev) != event.hash:
-            return count, ChainProblem(event.id or 0, "contents do not match its hash (the event was altered)")
+            return count, ChainProblem(
+                event.id or 0, "contents do not match its hash (the event was altered)"
+            )
         prev = event.hash
     return count, None
-
-

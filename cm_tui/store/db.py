@@ -56,12 +56,13 @@ class Store:
 
     @contextmanager
     def read(self) -> Iterator[Session]:
-        """A session for reading; nothing it does is committed."""
+        """A session for reading; nothing it does is committed.
+
+        Closing (not rolling back) ends the transaction without expiring the
+        loaded objects, so callers can use them after the block.
+        """
         with Session(self.engine, expire_on_commit=False) as session:
-            try:
-                yield session
-            finally:
-                session.rollback()
+            yield session
 
     @contextmanager
     def write(self) -> Iterator[Session]:
@@ -206,7 +207,9 @@ def open_store(url: str, *, create: bool = True, migrate: bool = True) -> Store:
         store = Store(engine=engine, url=url)
         _prepare(store, migrate=migrate)
         return store
-    raise StoreError(f"unsupported database URL {parsed.drivername!r}: use a file path or postgresql")
+    raise StoreError(
+        f"unsupported database URL {parsed.drivername!r}: use a file path or postgresql"
+    )
 
 
 def current_revision(store: Store) -> str | None:

@@ -9,9 +9,20 @@ from sqlalchemy import DateTime
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
+_frozen: datetime | None = None
+
 
 def utcnow() -> datetime:
-    return datetime.now(UTC)
+    """The current time, aware UTC: the app's one clock (tests and snapshots may freeze it)."""
+    return _frozen if _frozen is not None else datetime.now(UTC)
+
+
+def freeze_clock(at: datetime | None) -> None:
+    """Stop the clock at ``at`` (None restarts it). For tests, snapshots and benchmarks."""
+    global _frozen
+    if at is not None and at.tzinfo is None:
+        raise ValueError("freeze_clock needs an aware datetime")
+    _frozen = at
 
 
 class UTCDateTime(TypeDecorator[datetime]):

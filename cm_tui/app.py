@@ -1,0 +1,207 @@
+"""The Textual app: screens, global keys, command palette, idle lock."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from typing import Any
+
+from textual import events, work
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.screen import Screen
+
+from cm_tui.config import Settings, load_settings, resolve_database_url
+from cm_tui.services import auth
+from cm_tui.store.access import Viewer
+from cm_tui.store.db import Store, StoreError, open_store
+
+DEMO_BANNER = "DEMO DATA — synthetic people, not patients"
+
+
+class CmTuiApp(App[None]):
+    """cm-tui. Build it with :func:`make_app`."""
+
+    TITLE = "cm-tui"
+    CSS_PATH = "app.tcss"
+    ENABLE_COMMAND_PALETTE = True
+    BINDINGS = [
+        Binding("c", "caseload", "Caseload"),
+        Binding("question_mark", "help", "Keys"),
+        Binding("ctrl+l", "lock", "Lock", priority=True),
+        Binding("ctrl+q", "quit", "Quit", priority=True),
+    ]
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        user: str | None = None,
+        demo: bool = False,
+        settings: Settings | None = None,
+        demo_clients: int = 300,
+    ) -> None:
+        super().__init__()
+        from cm_tui.commands import ClientCommands
+
+        self.COMMANDS = self.COMMANDS | {ClientCommands}
+        self.store = store
+        self.demo = demo
+        self.requested_user = user
+        self.settings = settings or Settings()
+        self.demo_clients = demo_clients
+        self.viewer: Viewer | None = None
+        self.locked = False
+        self.show_clock = True  # snapshots turn it off: a clock never matches
+        self._last_activity = time.monotonic()
+
+    # ------------------------------------------------------------ start-up
+
+    def on_mount(self) -> None:
+        self.sub_title = DEMO_BANNER if self.store.is_demo else ""
+        idle = float(self.settings.idle_lock_minutes) * 60
+        if idle > 0:
+            self.set_interval(min(15.0, idle / 4), self._check_idle)
+        if self.demo:
+            self._start_demo()
+        elif auth.count_users(self.store) == 0:
+            from cm_tui.screens.login import FirstAdminScreen
+
+            self.push_screen(FirstAdminScreen(), self._signed_in)
+        else:
+            from cm_tui.screens.login import LoginScreen
+
+            self.push_screen(LoginScreen(), self._signed_in)
+
+    def _start_demo(self) -> None:
+        from cm_tui.store.queries import has_clients
+
+        with self.store.read() as session:
+            empty = not has_clients(session)
+        if empty:
+            from cm_tui.screens.seeding import SeedingScreen
+
+            self.push_screen(SeedingScreen(self.demo_clients), lambda _ok: self._demo_sign_in())
+        else:
+            self._demo_sign_in()
+
+    def _demo_sign_in(self) -> None:
+        from cm_tui.services.demo import DEMO_USERNAME
+
+        self.sub_title = DEMO_BANNER
+        try:
+            viewer = auth.sign_in_without_password(self.store, self.requested_user or DEMO_USERNAME)
+        except auth.AuthError as exc:
+            self.exit(message=str(exc), return_code=2)
+            return
+        self._signed_in(viewer)
+
+    def _signed_in(self, viewer: Viewer | None) -> None:
+        if viewer is None:
+            self.exit()
+            return
+        from cm_tui.screens.caseload import CaseloadScreen
+
+        self.viewer = viewer
+        self._last_activity = time.monotonic()
+        self.push_screen(CaseloadScreen())
+
+    # ------------------------------------------------------------ global actions
+
+    def action_caseload(self) -> None:
+        from cm_tui.screens.caseload import CaseloadScreen
+
+        if self.viewer is None or self.locked:
+            return
+        while len(self.screen_stack) > 1 and not isinstance(self.screen, CaseloadScreen):
+            self.pop_screen()
+        if not isinstance(self.screen, CaseloadScreen):
+            self.push_screen(CaseloadScreen())
+
+    def action_help(self) -> None:
+        from cm_tui.screens.help import HelpScreen
+
+        if isinstance(self.screen, HelpScreen):
+            return
+        self.push_screen(HelpScreen(self.screen))
+
+    def action_lock(self) -> None:
+        from cm_tui.screens.login import LockScreen
+
+        if self.viewer is None or self.locked:
+            return
+        self.locked = True
+        self._audit_lock()
+        self.push_screen(LockScreen(self.viewer), self._unlocked)
+
+    def _unlocked(self, _result: Any) -> None:
+        self.locked = False
+        self.show_clock = True  # snapshots turn it off: a clock never matches
+        self._last_activity = time.monotonic()
+
+    @work(thread=True, group="audit", exit_on_error=False)
+    def _audit_lock(self) -> None:
+        from cm_tui.store import audit
+
+        assert self.viewer is not None
+        with self.store.write() as session:
+            audit.record(
+                session,
+                action="lock",
+                user_id=self.viewer.id,
+                entity="user",
+                entity_id=self.viewer.id,
+            )
+
+    def _check_idle(self) -> None:
+        idle = float(self.settings.idle_lock_minutes) * 60
+        if idle > 0 and time.monotonic() - self._last_activity >= idle:
+            self.action_lock()
+
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.Key | events.MouseDown | events.MouseScrollDown):
+            self._last_activity = time.monotonic()
+        await super().on_event(event)
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        if self.viewer is not None and not self.locked:
+            yield SystemCommand("Caseload", "Your list of clients (c)", self.action_caseload)
+            yield SystemCommand(
+                "Lock now", "Hide everything until your password (ctrl+l)", self.action_lock
+            )
+        yield SystemCommand("Keys", "All keys of this screen (?)", self.action_help)
+        yield SystemCommand("Quit", "Leave cm-tui (ctrl+q)", self.action_quit)
+        if hasattr(screen, "screen_commands"):
+            yield from screen.screen_commands()
+
+
+def make_app(
+    database_url: str | None = None,
+    *,
+    user: str | None = None,
+    demo: bool = False,
+    db: str | None = None,
+    demo_clients: int = 300,
+    settings: Settings | None = None,
+) -> CmTuiApp:
+    """The one factory the CLI, the tests and the benchmarks use.
+
+    Opens (and migrates) the database first, so problems surface as
+    :class:`StoreError` before any screen is drawn.
+    """
+    url = resolve_database_url(db, database_url, demo=demo)
+    settings = settings or load_settings()
+    store = open_store(url)
+    if demo:
+        from cm_tui.store.queries import has_clients
+
+        with store.read() as session:
+            populated = has_clients(session)
+        if (populated or auth.count_users(store)) and not store.is_demo:
+            store.close()
+            raise StoreError(
+                f"{store.describe()} holds real data; --demo only opens demo databases."
+            )
+        if not populated:
+            store.set_meta("demo", "1")
+    return CmTuiApp(store, user=user, demo=demo, settings=settings, demo_clients=demo_clients)

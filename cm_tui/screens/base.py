@@ -1,0 +1,41 @@
+"""What every screen shares: worker failures become a visible message, never a silent hang."""
+
+from __future__ import annotations
+
+from typing import Any, Generic, TypeVar
+
+from textual.screen import ModalScreen, Screen
+from textual.worker import Worker, WorkerState
+
+from cm_tui.store.db import StoreError
+
+R = TypeVar("R")
+
+
+def describe_error(error: BaseException) -> str:
+    if isinstance(error, StoreError):
+        return str(error)
+    return f"{type(error).__name__}: {error}"
+
+
+class _ReportsWorkerErrors:
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.state == WorkerState.ERROR and event.worker.error is not None:
+            self.worker_failed(event.worker)
+
+    def worker_failed(self, worker: Worker[Any]) -> None:
+        assert worker.error is not None
+        self.app.notify(  # type: ignore[attr-defined]
+            describe_error(worker.error),
+            title="Something went wrong",
+            severity="error",
+            timeout=10,
+        )
+
+
+class BaseScreen(_ReportsWorkerErrors, Screen[R], Generic[R]):
+    pass
+
+
+class BaseModal(_ReportsWorkerErrors, ModalScreen[R], Generic[R]):
+    pass

@@ -1,0 +1,312 @@
+"""Caseload: the signed-in user's clients, windowed, searchable as you type."""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass, replace
+from typing import Any
+
+from textual import on, work
+from textual.app import ComposeResult, SystemCommand
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.widgets import DataTable, Footer, Header, Input, Select, Static
+
+from cm_tui.screens.base import BaseScreen
+from cm_tui.store import queries
+from cm_tui.store.queries import CaseloadFilter, CaseloadRow, SortKey
+from cm_tui.store.types import utcnow
+from cm_tui.store.vocab import CLIENT_STATUSES, RISK_TIERS, label
+from cm_tui.widgets import cells
+from cm_tui.widgets.safe import literal
+
+PAGE = 100
+PREFETCH = 25  # load the next window when the cursor is this close to the end
+SORTS: tuple[SortKey, ...] = ("name", "risk", "last_contact", "age")
+REACHED_CHOICES = (7, 14, 30, 60, 90)
+COLUMNS = (
+    ("Name", "name", 26),
+    ("Age", "age", 3),
+    ("Risk", "risk", 6),
+    ("Program", "program", 9),
+    ("Last contact", "last", 12),
+    ("Next due", "next", 9),
+    ("Needs", "needs", 5),
+    ("Prefers", "prefers", 10),
+)
+
+
+@dataclass
+class _Load:
+    generation: int
+    append: bool
+
+
+class CaseloadScreen(BaseScreen[None]):
+    """DESIGN §5.1."""
+
+    TITLE = "Caseload"
+    CSS_PATH = "caseload.tcss"
+    BINDINGS = [
+        Binding("slash", "focus_search", "Search"),
+        Binding("enter", "open_client", "Open", show=True),
+        Binding("o", "cycle_sort", "Sort"),
+        Binding("a", "toggle_everyone", "Mine/all", show=False),
+        Binding("escape", "leave_search", "Back to list", show=False),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.filter = CaseloadFilter()
+        self.sort: SortKey = "name"
+        self._generation = 0
+        self._loading = False
+        self._more = False
+        self._rows: list[CaseloadRow] = []
+        self._total: int | None = None
+        self._programs: list[str] = []
+
+    # ------------------------------------------------------------ layout
+
+    def compose(self) -> ComposeResult:
+        yield Header(show_clock=self.app.show_clock)
+        with Horizontal(id="filters"):
+            yield Input(placeholder="Search name, MRN or phone  ( / )", id="search")
+            yield Select([(label(r), r) for r in RISK_TIERS], prompt="Risk", id="risk")
+            yield Select([], prompt="Program", id="program")
+            yield Select(
+                [(label(s), s) for s in CLIENT_STATUSES],
+                prompt="Status",
+                value="active",
+                id="status",
+            )
+            yield Select(
+                [(f"Not reached {n}d", n) for n in REACHED_CHOICES],
+                prompt="Reached",
+                id="reached",
+            )
+            yield Select(
+                [(f"Sort: {queries.SORT_LABELS[s]}", s) for s in SORTS],
+                value="name",
+                allow_blank=False,
+                id="sort",
+            )
+        yield Static(id="summary")
+        table: DataTable[Any] = DataTable(id="caseload", cursor_type="row", zebra_stripes=True)
+        yield table
+        yield Footer()
+
+    def on_mount(self) -> None:
+        viewer = self.app.viewer
+        who = f"{viewer.display_name} ({label(viewer.role)})" if viewer else ""
+        self.sub_title = who
+        table = self.query_one("#caseload", DataTable)
+        for title, key, width in COLUMNS:
+            table.add_column(title, key=key, width=width)
+        table.focus()
+        self.reload()
+        self._load_programs()
+
+    # ------------------------------------------------------------ loading
+
+    def reload(self) -> None:
+        """Start again from the first window (a filter, sort or search changed)."""
+        self._generation += 1
+        self._rows = []
+        self._more = False
+        self._load_window(self._generation, None, count=True)
+
+    def _load_next(self) -> None:
+        if self._loading or not self._more or not self._rows:
+            return
+        self._load_window(self._generation, self._rows[-1].cursor, count=False)
+
+    @work(thread=True, exclusive=True, group="caseload", exit_on_error=False)
+    def _load_window(self, generation: int, after: tuple[Any, ...] | None, count: bool) -> None:
+        self._loading = True
+        viewer = self.app.viewer
+        flt, sort = self.filter, self.sort
+        now = utcnow()
+        try:
+            with self.app.store.read() as session:
+                rows = queries.caseload_page(session, viewer, flt, sort, after, PAGE + 1, now)
+                total = queries.caseload_count(session, viewer, flt, now) if count else None
+        finally:
+            self._loading = False
+        self.app.call_from_thread(self._show, generation, rows, total, after is not None, now)
+
+    @work(thread=True, group="caseload-meta", exit_on_error=False)
+    def _load_programs(self) -> None:
+        with self.app.store.read() as session:
+            programs = queries.programs_in_use(session)
+        self.app.call_from_thread(self._set_programs, programs)
+
+    def _set_programs(self, programs: list[str]) -> None:
+        select = self.query_one("#program", Select)
+        select.set_options([(p, p) for p in programs])
+
+    def _show(
+        self,
+        generation: int,
+        rows: list[CaseloadRow],
+        total: int | None,
+        append: bool,
+        now: Any,
+    ) -> None:
+        if generation != self._generation:
+            return  # a newer search or filter has started; this result is stale
+        table = self.query_one("#caseload", DataTable)
+        self._more = len(rows) > PAGE
+        rows = rows[:PAGE]
+        if not append:
+            keep = self._highlighted_id()
+            table.clear()
+            self._rows = []
+        else:
+            keep = None
+        for row in rows:
+            table.add_row(*self._cells(row, now), key=str(row.id))
+        self._rows.extend(rows)
+        if total is not None:
+            self._total = total
+        if keep is not None:
+            with contextlib.suppress(Exception):
+                table.move_cursor(row=table.get_row_index(str(keep)), animate=False)
+        self._update_summary()
+
+    def _cells(self, row: CaseloadRow, now: Any) -> list[Any]:
+        prefers = label(row.preferred_contact)
+        return [
+            literal(row.display_name, one_line=True),
+            cells.age(row.dob, now),
+            cells.risk(row.risk_tier),
+            literal(row.program or "—", one_line=True),
+            cells.ago(row.last_contact_at, now),
+            cells.due(row.next_due_at, now),
+            cells.count(row.open_needs),
+            literal(prefers),
+        ]
+
+    def _update_summary(self) -> None:
+        shown = len(self._rows)
+        total = self._total if self._total is not None else shown
+        scope = "everyone's clients" if self.filter.everyone else "your clients"
+        if total == 0:
+            text = f"No clients match · {scope}"
+            if self.filter.search:
+                text += f" · search “{self.filter.search}”"
+        else:
+            text = f"{shown:,} of {total:,} · {scope} · sorted by {queries.SORT_LABELS[self.sort]}"
+        self.query_one("#summary", Static).update(literal(text))
+
+    def _highlighted_id(self) -> int | None:
+        table = self.query_one("#caseload", DataTable)
+        if table.row_count == 0:
+            return None
+        try:
+            key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key
+        except Exception:
+            return None
+        return int(key.value) if key.value is not None else None
+
+    # ------------------------------------------------------------ events
+
+    @on(DataTable.RowHighlighted, "#caseload")
+    def _near_end(self, event: DataTable.RowHighlighted) -> None:
+        if event.cursor_row >= event.data_table.row_count - PREFETCH:
+            self._load_next()
+
+    @on(DataTable.RowSelected, "#caseload")
+    def _selected(self, event: DataTable.RowSelected) -> None:
+        if event.row_key.value is not None:
+            self.open_client(int(event.row_key.value))
+
+    @on(Input.Changed, "#search")
+    def _search_changed(self, event: Input.Changed) -> None:
+        self.filter = replace(self.filter, search=event.value)
+        self.reload()
+
+    @on(Input.Submitted, "#search")
+    def _search_submitted(self) -> None:
+        self.query_one("#caseload", DataTable).focus()
+
+    @on(Select.Changed)
+    def _select_changed(self, event: Select.Changed) -> None:
+        value = None if event.value is Select.BLANK else event.value
+        sid = event.select.id
+        if sid == "sort":
+            if value is None or value == self.sort:
+                return
+            self.sort = value
+        elif sid == "risk":
+            self.filter = replace(self.filter, risk=value)
+        elif sid == "program":
+            self.filter = replace(self.filter, program=value)
+        elif sid == "status":
+            self.filter = replace(self.filter, status=value)
+        elif sid == "reached":
+            self.filter = replace(self.filter, not_reached_days=value)
+        else:
+            return
+        self.reload()
+
+    # ------------------------------------------------------------ actions
+
+    def action_focus_search(self) -> None:
+        self.query_one("#search", Input).focus()
+
+    def action_leave_search(self) -> None:
+        self.query_one("#caseload", DataTable).focus()
+
+    def action_open_client(self) -> None:
+        client_id = self._highlighted_id()
+        if client_id is not None:
+            self.open_client(client_id)
+
+    def open_client(self, client_id: int) -> None:
+        from cm_tui.screens.client import ClientScreen
+
+        self.app.push_screen(ClientScreen(client_id))
+
+    def action_cycle_sort(self) -> None:
+        nxt = SORTS[(SORTS.index(self.sort) + 1) % len(SORTS)]
+        self.query_one("#sort", Select).value = nxt
+
+    def action_toggle_everyone(self) -> None:
+        viewer = self.app.viewer
+        if viewer is None or not viewer.sees_everyone:
+            self.notify("Only supervisors see every client here; use ctrl+p to find anyone.")
+            return
+        self.filter = replace(self.filter, everyone=not self.filter.everyone)
+        self.reload()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "toggle_everyone":
+            viewer = self.app.viewer
+            return bool(viewer and viewer.sees_everyone)
+        return True
+
+    def on_screen_resume(self) -> None:
+        # Coming back from a client: refresh the window in place (last contact may have moved).
+        if self._rows:
+            self.reload()
+
+    def screen_commands(self) -> list[SystemCommand]:
+        cmds = [
+            SystemCommand(
+                f"Sort caseload by {queries.SORT_LABELS[s]}",
+                "Caseload order",
+                lambda s=s: setattr(self.query_one("#sort", Select), "value", s),
+            )
+            for s in SORTS
+        ]
+        cmds.append(
+            SystemCommand("Search caseload", "Focus the search box (/)", self.action_focus_search)
+        )
+        if self.app.viewer and self.app.viewer.sees_everyone:
+            cmds.append(
+                SystemCommand(
+                    "Caseload: mine / everyone", "Toggle the scope (a)", self.action_toggle_everyone
+                )
+            )
+        return cmds

@@ -1,0 +1,63 @@
+"""`?`: every key of the current screen, and the global ones."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.screen import ModalScreen, Screen
+from textual.widgets import DataTable, Static
+
+# Keys that act inside widgets (not listed in any binding table we own).
+EXTRA = {
+    "Caseload": [
+        ("enter", "Open the highlighted client"),
+        ("tab / shift+tab", "Move between search, filters and the list"),
+    ],
+    "Client": [
+        ("tab / shift+tab", "Move between panels"),
+        ("↑ ↓ pgup pgdn", "Move through contacts (older ones load as you go)"),
+    ],
+}
+
+
+class HelpScreen(ModalScreen[None]):
+    CSS_PATH = "help.tcss"
+    BINDINGS = [
+        Binding("escape", "dismiss", "Close"),
+        Binding("question_mark", "dismiss", "Close", show=False),
+        Binding("q", "dismiss", "Close", show=False),
+    ]
+
+    def __init__(self, for_screen: Screen[Any]) -> None:
+        super().__init__()
+        self.for_screen = for_screen
+        self.title_text = getattr(for_screen, "TITLE", None) or "cm-tui"
+        self.rows: list[tuple[str, str]] = []
+        seen: set[str] = set()
+        for _key, active in for_screen.active_bindings.items():
+            binding = active.binding
+            if not binding.description or (binding.action in seen and binding.show is False):
+                continue
+            seen.add(binding.action)
+            self.rows.append((for_screen.app.get_key_display(binding), binding.description))
+        self.rows.extend(EXTRA.get(self.title_text, []))
+        self.rows.append(("ctrl+p", "Command palette: every action by name"))
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="help"):
+            yield Static(Text(f"Keys — {self.title_text}", style="bold"), id="help-title")
+            table: DataTable[Any] = DataTable(id="help-keys", cursor_type="row", show_header=False)
+            yield table
+            yield Static(Text("escape closes", style="dim"))
+
+    def on_mount(self) -> None:
+        table = self.query_one(DataTable)
+        table.add_column("Key", width=18)
+        table.add_column("Action", width=48)
+        for key, desc in self.rows:
+            table.add_row(Text(key, style="bold"), Text(desc))
+        table.focus()

@@ -1,0 +1,431 @@
+"""Read queries for the screens. Every list is windowed (keyset pagination + LIMIT)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, timedelta
+from typing import Any, Literal
+
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Select,
+    and_,
+    case,
+    false,
+    func,
+    literal,
+    or_,
+    text,
+    tuple_,
+)
+from sqlalchemy.orm import aliased
+from sqlmodel import Session, col, select
+
+from cm_tui.store.access import Viewer, caseload_scope, record_scope
+from cm_tui.store.models import (
+    Client,
+    Contact,
+    ContactAddendum,
+    FollowUp,
+    Need,
+    Referral,
+    Resource,
+    Screening,
+    User,
+)
+from cm_tui.store.types import UTCDateTime, utcnow
+from cm_tui.store.vocab import OPEN_NEED_STATUSES
+
+PAGE = 100
+EPOCH = datetime(1900, 1, 1, tzinfo=utcnow().tzinfo)
+FAR_DATE = date(9999, 12, 31)
+
+SortKey = Literal["name", "risk", "last_contact", "age"]
+SORT_LABELS: dict[str, str] = {
+    "name": "name",
+    "risk": "risk (high first)",
+    "last_contact": "last contact (longest ago first)",
+    "age": "age (oldest first)",
+}
+
+
+@dataclass(frozen=True)
+class CaseloadFilter:
+    search: str = ""
+    risk: str | None = None
+    program: str | None = None
+    status: str | None = "active"
+    not_reached_days: int | None = None
+    everyone: bool = False  # supervisors: the whole organisation instead of their own list
+
+
+@dataclass(frozen=True)
+class CaseloadRow:
+    id: int
+    family_name: str
+    given_name: str
+    preferred_name: str | None
+    dob: date | None
+    risk_tier: str
+    program: str | None
+    status: str
+    phone: str | None
+    preferred_contact: str
+    best_time: str | None
+    last_contact_at: datetime | None
+    last_reached_at: datetime | None
+    next_due_at: datetime | None = None
+    open_needs: int = 0
+    cursor: tuple[Any, ...] = field(default=(), compare=False)
+
+    @property
+    def display_name(self) -> str:
+        name = f"{self.family_name}, {self.given_name}"
+        if self.preferred_name and self.preferred_name != self.given_name:
+            name += f" ({self.preferred_name})"
+        return name
+
+
+# ---------------------------------------------------------------- name search
+
+_TOKEN = re.compile(r"[^\W_]+", re.UNICODE)
+
+
+def search_tokens(text_: str) -> list[str]:
+    return [t.lower() for t in _TOKEN.findall(text_)][:6]
+
+
+def fts_query(tokens: list[str]) -> str:
+    """An FTS5 MATCH expression: every token as a quoted prefix (user text is never syntax)."""
+    return " ".join('"' + t.replace('"', '""') + '"*' for t in tokens)
+
+
+def name_search_clause(session: Session, text_: str) -> ColumnElement[bool] | None:
+    tokens = search_tokens(text_)
+    if not tokens:
+        return None
+    if session.get_bind().dialect.name == "sqlite":
+        sub = text("SELECT rowid FROM client_fts WHERE client_fts MATCH :q").bindparams(
+            q=fts_query(tokens)
+        )
+        return col(Client.id).in_(sub.columns(rowid=Integer))
+    clauses = []
+    for tok in tokens:
+        like = tok.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        clauses.append(
+            or_(
+                func.lower(Client.family_name).like(like, escape="\\"),
+                func.lower(Client.given_name).like(like, escape="\\"),
+                func.lower(Client.preferred_name).like(like, escape="\\"),
+                func.lower(Client.mrn).like(like, escape="\\"),
+                col(Client.phone).like("%" + like, escape="\\"),
+            )
+        )
+    return and_(*clauses)
+
+
+# ---------------------------------------------------------------- caseload
+
+
+def _risk_rank() -> Any:
+    return case((Client.risk_tier == "high", 0), (Client.risk_tier == "rising", 1), else_=2)
+
+
+def _sort_columns(sort: SortKey) -> list[Any]:
+    if sort == "risk":
+        return [_risk_rank(), Client.family_name, Client.given_name, Client.id]
+    if sort == "last_contact":
+        return [
+            func.coalesce(Client.last_contact_at, literal(EPOCH, UTCDateTime)),
+            Client.id,
+        ]
+    if sort == "age":
+        return [func.coalesce(Client.dob, literal(FAR_DATE)), Client.id]
+    return [Client.family_name, Client.given_name, Client.id]
+
+
+def _bound(value: Any) -> Any:
+    return literal(value, UTCDateTime) if isinstance(value, datetime) else literal(value)
+
+
+def _caseload_where(
+    session: Session, viewer: Viewer, flt: CaseloadFilter, now: datetime
+) -> list[ColumnElement[bool]]:
+    where: list[ColumnElement[bool]] = []
+    if flt.everyone and viewer.sees_everyone:
+        where.append(record_scope(viewer))
+    else:
+        where.append(caseload_scope(viewer))
+    if flt.status:
+        where.append(col(Client.status) == flt.status)
+    if flt.risk:
+        where.append(col(Client.risk_tier) == flt.risk)
+    if flt.program:
+        where.append(col(Client.program) == flt.program)
+    if flt.not_reached_days is not None:
+        cutoff = now - timedelta(days=flt.not_reached_days)
+        where.append(
+            or_(col(Client.last_reached_at).is_(None), col(Client.last_reached_at) < cutoff)
+        )
+    if flt.search.strip():
+        clause = name_search_clause(session, flt.search)
+        where.append(clause if clause is not None else false())
+    return where
+
+
+def caseload_page(
+    session: Session,
+    viewer: Viewer,
+    flt: CaseloadFilter,
+    sort: SortKey = "name",
+    after: tuple[Any, ...] | None = None,
+    limit: int = PAGE,
+    now: datetime | None = None,
+) -> list[CaseloadRow]:
+    """One window of the caseload, starting after the keyset cursor ``after``."""
+    now = now or utcnow()
+    keys = _sort_columns(sort)
+    stmt: Select[Any] = select(Client.id, *keys).where(*_caseload_where(session, viewer, flt, now))
+    if after is not None:
+        stmt = stmt.where(tuple_(*keys) > tuple_(*[_bound(v) for v in after]))
+    stmt = stmt.order_by(*keys).limit(limit)
+    page = session.execute(stmt).all()
+    if not page:
+        return []
+    ids = [r[0] for r in page]
+    cursors = {r[0]: tuple(r[1:]) for r in page}
+    details = {row.id: row for row in _caseload_details(session, ids)}
+    return [replace(details[i], cursor=cursors[i]) for i in ids if i in details]
+
+
+def _caseload_details(session: Session, ids: list[int]) -> list[CaseloadRow]:
+    next_due = (
+        select(func.min(FollowUp.due_at))
+        .where(FollowUp.client_id == Client.id, FollowUp.status == "open")
+        .correlate(Client)
+        .scalar_subquery()
+    )
+    open_needs = (
+        select(func.count())
+        .select_from(Need)
+        .where(Need.client_id == Client.id, col(Need.status).in_(OPEN_NEED_STATUSES))
+        .correlate(Client)
+        .scalar_subquery()
+    )
+    stmt = select(
+        Client.id,
+        Client.family_name,
+        Client.given_name,
+        Client.preferred_name,
+        Client.dob,
+        Client.risk_tier,
+        Client.program,
+        Client.status,
+        Client.phone,
+        Client.preferred_contact,
+        Client.best_time,
+        Client.last_contact_at,
+        Client.last_reached_at,
+        next_due.label("next_due_at"),
+        open_needs.label("open_needs"),
+    ).where(col(Client.id).in_(ids))
+    out = []
+    for r in session.execute(stmt).all():
+        m = r._mapping
+        out.append(
+            CaseloadRow(
+                id=m["id"],
+                family_name=m["family_name"],
+                given_name=m["given_name"],
+                preferred_name=m["preferred_name"],
+                dob=m["dob"],
+                risk_tier=m["risk_tier"],
+                program=m["program"],
+                status=m["status"],
+                phone=m["phone"],
+                preferred_contact=m["preferred_contact"],
+                best_time=m["best_time"],
+                last_contact_at=m["last_contact_at"],
+                last_reached_at=m["last_reached_at"],
+                next_due_at=m["next_due_at"],
+                open_needs=int(m["open_needs"] or 0),
+            )
+        )
+    return out
+
+
+def caseload_count(
+    session: Session, viewer: Viewer, flt: CaseloadFilter, now: datetime | None = None
+) -> int:
+    stmt = (
+        select(func.count())
+        .select_from(Client)
+        .where(*_caseload_where(session, viewer, flt, now or utcnow()))
+    )
+    return int(session.execute(stmt).scalar_one())
+
+
+def has_clients(session: Session) -> bool:
+    return session.execute(select(Client.id).limit(1)).first() is not None
+
+
+def programs_in_use(session: Session) -> list[str]:
+    rows = session.execute(
+        select(Client.program).where(col(Client.program).is_not(None)).distinct().limit(50)
+    ).all()
+    return sorted(r[0] for r in rows)
+
+
+# ---------------------------------------------------------------- client brief
+
+
+@dataclass(frozen=True)
+class NeedLine:
+    id: int
+    domain: str
+    status: str
+    opened_at: datetime
+    referrals: list[tuple[str, str]]  # (resource name, status)
+
+
+@dataclass(frozen=True)
+class ClientBrief:
+    client: Client
+    care_manager: str | None
+    chw: str | None
+    open_followups: list[tuple[FollowUp, str | None]]
+    open_needs: list[NeedLine]
+    screenings: list[Screening]
+    contact_count: int
+
+
+def open_client(session: Session, viewer: Viewer, client_id: int) -> Client | None:
+    """The client record if this viewer may open it (None otherwise)."""
+    return session.exec(select(Client).where(Client.id == client_id, record_scope(viewer))).first()
+
+
+def client_brief(session: Session, viewer: Viewer, client_id: int) -> ClientBrief | None:
+    client = open_client(session, viewer, client_id)
+    if client is None:
+        return None
+    names = _user_names(session, [client.care_manager_id, client.chw_id])
+    assignee = aliased(User)
+    fus = session.execute(
+        select(FollowUp, assignee.display_name)
+        .join(assignee, assignee.id == FollowUp.assignee_id, isouter=True)
+        .where(FollowUp.client_id == client_id, FollowUp.status == "open")
+        .order_by(col(FollowUp.due_at))
+        .limit(20)
+    ).all()
+    needs = session.exec(
+        select(Need)
+        .where(Need.client_id == client_id, col(Need.status).in_(OPEN_NEED_STATUSES))
+        .order_by(col(Need.opened_at))
+        .limit(20)
+    ).all()
+    need_lines = []
+    for need in needs:
+        refs = session.execute(
+            select(Resource.name, Referral.status)
+            .join(Resource, col(Resource.id) == Referral.resource_id, isouter=True)
+            .where(Referral.need_id == need.id)
+            .order_by(col(Referral.sent_at))
+            .limit(10)
+        ).all()
+        need_lines.append(
+            NeedLine(
+                need.id or 0,
+                need.domain,
+                need.status,
+                need.opened_at,
+                [(r[0] or "(resource removed)", r[1]) for r in refs],
+            )
+        )
+    screenings = session.exec(
+        select(Screening)
+        .where(Screening.client_id == client_id)
+        .order_by(col(Screening.started_at).desc())
+        .limit(10)
+    ).all()
+    count = session.execute(
+        select(func.count()).select_from(Contact).where(Contact.client_id == client_id)
+    ).scalar_one()
+    return ClientBrief(
+        client=client,
+        care_manager=names.get(client.care_manager_id),
+        chw=names.get(client.chw_id),
+        open_followups=[(f, n) for f, n in fus],
+        open_needs=need_lines,
+        screenings=list(screenings),
+        contact_count=int(count),
+    )
+
+
+def _user_names(session: Session, ids: list[int | None]) -> dict[int | None, str]:
+    wanted = [i for i in ids if i is not None]
+    if not wanted:
+        return {}
+    rows = session.execute(select(User.id, User.display_name).where(col(User.id).in_(wanted)))
+    return {r[0]: r[1] for r in rows}
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    contact: Contact
+    author: str | None
+    addenda: list[tuple[ContactAddendum, str | None]]
+
+    @property
+    def cursor(self) -> tuple[datetime, int]:
+        return (self.contact.occurred_at, self.contact.id or 0)
+
+
+def contact_timeline(
+    session: Session,
+    client_id: int,
+    before: tuple[datetime, int] | None = None,
+    limit: int = 50,
+) -> list[TimelineEntry]:
+    """Contacts newest first, one window at a time (keyset on occurred_at, id)."""
+    author = aliased(User)
+    stmt = (
+        select(Contact, author.display_name)
+        .join(author, author.id == Contact.user_id, isouter=True)
+        .where(Contact.client_id == client_id)
+    )
+    if before is not None:
+        stmt = stmt.where(
+            tuple_(col(Contact.occurred_at), col(Contact.id))
+            < tuple_(literal(before[0], UTCDateTime), literal(before[1]))
+        )
+    stmt = stmt.order_by(col(Contact.occurred_at).desc(), col(Contact.id).desc()).limit(limit)
+    rows = session.execute(stmt).all()
+    ids = [c.id for c, _ in rows]
+    addenda: dict[int, list[tuple[ContactAddendum, str | None]]] = {}
+    if ids:
+        add_author = aliased(User)
+        for add, name in session.execute(
+            select(ContactAddendum, add_author.display_name)
+            .join(add_author, add_author.id == ContactAddendum.user_id, isouter=True)
+            .where(col(ContactAddendum.contact_id).in_(ids))
+            .order_by(col(ContactAddendum.created_at))
+        ).all():
+            addenda.setdefault(add.contact_id, []).append((add, name))
+    return [TimelineEntry(c, name, addenda.get(c.id or 0, [])) for c, name in rows]
+
+
+def find_clients(session: Session, viewer: Viewer, text_: str, limit: int = 20) -> list[Client]:
+    """Org-wide search by name, MRN or phone, within what this viewer may open."""
+    clause = name_search_clause(session, text_)
+    if clause is None:
+        return []
+    return list(
+        session.exec(
+            select(Client)
+            .where(clause, record_scope(viewer))
+            .order_by(col(Client.family_name), col(Client.given_name), col(Client.id))
+            .limit(limit)
+        ).all()
+    )
