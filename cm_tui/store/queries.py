@@ -113,14 +113,16 @@ def name_search_clause(session: Session, text_: str) -> ColumnElement[bool] | No
         return col(Client.id).in_(sub.columns(rowid=Integer))
     clauses = []
     for tok in tokens:
-        like = tok.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        # Tokens hold only letters and digits, so they are safe inside a regex;
+        # \m anchors at the start of any word ("brien" finds "O'Brien").
+        word = r"\m" + tok
         clauses.append(
             or_(
-                func.lower(Client.family_name).like(like, escape="\\"),
-                func.lower(Client.given_name).like(like, escape="\\"),
-                func.lower(Client.preferred_name).like(like, escape="\\"),
-                func.lower(Client.mrn).like(like, escape="\\"),
-                col(Client.phone).like("%" + like, escape="\\"),
+                func.lower(Client.family_name).op("~")(word),
+                func.lower(Client.given_name).op("~")(word),
+                func.lower(func.coalesce(Client.preferred_name, "")).op("~")(word),
+                func.lower(func.coalesce(Client.mrn, "")).op("~")(word),
+                func.coalesce(Client.phone, "").op("~")(word),
             )
         )
     return and_(*clauses)

@@ -6,6 +6,7 @@ from alembic import context
 from sqlmodel import SQLModel
 
 import cm_tui.store.models  # noqa: F401  (registers the tables)
+from cm_tui.store.schema_version import include_object
 
 config = context.config
 target_metadata = SQLModel.metadata
@@ -32,6 +33,7 @@ def _run(connection) -> None:  # type: ignore[no-untyped-def]
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         transactional_ddl=True,
+        include_object=include_object,
         transaction_per_migration=False,
     )
     with context.begin_transaction():
