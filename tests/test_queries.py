@@ -41,11 +41,11 @@ def org(any_store: Store) -> dict[str, object]:
     chw = add_user(any_store, "cat", role="chw")
     sup = add_user(any_store, "sue", role="supervisor")
     ids = []
-    for i, (given, family) in enumerate(NAMES):
+    for i, (given_name, family) in enumerate(NAMES):
         ids.append(
             add_client(
                 any_store,
-                given,
+                given_name,
                 family,
                 cm,
                 dob=date(1940 + i * 3, 1 + i, 10) if i != 3 else None,

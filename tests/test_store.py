@@ -140,7 +140,7 @@ def test_schema_constants_match_migration_scripts() -> None:
     from cm_tui.store.migrate import script_revisions
 
     assert tuple(script_revisions()) == KNOWN_REVISIONS
-    assert SCHEMA_HEAD == KNOWN_REVISIONS[-1]
+    assert KNOWN_REVISIONS[-1] == SCHEMA_HEAD
 
 
 def test_models_and_migrations_agree(any_store: Store) -> None:
@@ -297,7 +297,7 @@ def test_audit_chain_verifies_and_detects_tampering(any_store: Store) -> None:
     with any_store.write() as s:
         s.execute(text("UPDATE audit_events SET entity_id = 99 WHERE id = 3"))
     with any_store.read() as s:
-        count, problem = audit.verify(s)
+        _, problem = audit.verify(s)
     assert problem is not None and problem.event_id == 3 and "altered" in problem.reason
     with any_store.write() as s:
         s.execute(text("UPDATE audit_events SET entity_id = 2 WHERE id = 3"))
