@@ -311,15 +311,9 @@ def user_deactivate(opts: Options, name: str) -> None:
     click.echo(f"{name} can no longer sign in.")
 
 
-def _register_optional() -> None:
-    try:
-        from cm_tui.cli_scripts import scripts
-    except ImportError:  # pragma: no cover - the module ships with the package
-        return
-    main.add_command(scripts)
+from cm_tui.cli_scripts import scripts  # noqa: E402  (registered after the core commands)
 
-
-_register_optional()
+main.add_command(scripts)
 
 if __name__ == "__main__":  # pragma: no cover
     main()
