@@ -18,6 +18,7 @@ from cm_tui.store.queries import CaseloadFilter, CaseloadRow, SortKey
 from cm_tui.store.types import utcnow
 from cm_tui.store.vocab import CLIENT_STATUSES, RISK_TIERS, label
 from cm_tui.widgets import cells
+from cm_tui.widgets.list_table import ListTable
 from cm_tui.widgets.safe import literal
 
 PAGE = 100
@@ -92,7 +93,7 @@ class CaseloadScreen(BaseScreen[None]):
                 id="sort",
             )
         yield Static(id="summary")
-        table: DataTable[Any] = DataTable(id="caseload", cursor_type="row", zebra_stripes=True)
+        table = ListTable(id="caseload")
         yield table
         yield Footer()
 
@@ -232,7 +233,7 @@ class CaseloadScreen(BaseScreen[None]):
 
     @on(Select.Changed)
     def _select_changed(self, event: Select.Changed) -> None:
-        value = None if event.value is Select.BLANK else event.value
+        value = None if event.value is Select.NULL else event.value
         sid = event.select.id
         if sid == "sort":
             if value is None or value == self.sort:

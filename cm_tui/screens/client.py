@@ -20,6 +20,7 @@ from cm_tui.store.queries import ClientBrief, TimelineEntry
 from cm_tui.store.types import utcnow
 from cm_tui.store.vocab import label
 from cm_tui.widgets import cells
+from cm_tui.widgets.list_table import ListTable
 from cm_tui.widgets.safe import literal
 
 TIMELINE_PAGE = 50
@@ -49,13 +50,13 @@ class ClientScreen(BaseScreen[None]):
         with Horizontal(id="middle"):
             with Vertical(id="followups-box"):
                 yield Static("Open follow-ups", classes="panel-title")
-                yield DataTable(id="followups", cursor_type="row", zebra_stripes=True)
+                yield ListTable(id="followups")
             with VerticalScroll(id="needs-box"):
                 yield Static(id="needs")
             with VerticalScroll(id="screenings-box"):
                 yield Static(id="screenings")
         yield Static("Contacts", id="timeline-title", classes="panel-title")
-        yield DataTable(id="timeline", cursor_type="row", zebra_stripes=True)
+        yield ListTable(id="timeline")
         yield Static(id="detail")
         yield Footer()
 

@@ -1,0 +1,321 @@
+"""The app as a user drives it (Textual Pilot)."""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlmodel import select
+from textual.widgets import DataTable, Input, Select, Static
+from textual.worker import WorkerCancelled
+
+from cm_tui.app import CmTuiApp, make_app
+from cm_tui.config import Settings
+from cm_tui.screens.caseload import CaseloadScreen
+from cm_tui.screens.client import ClientScreen
+from cm_tui.screens.help import HelpScreen
+from cm_tui.screens.login import FirstAdminScreen, LockScreen, LoginScreen
+from cm_tui.store.db import StoreError, open_store
+from cm_tui.store.models import AuditEvent
+from cm_tui.store.types import freeze_clock
+from tests.factories import add_client, add_user
+from tests.snapshot_app import build_app, build_store
+
+SIZE = (120, 40)
+
+
+@pytest.fixture(autouse=True)
+def _thaw() -> Any:
+    yield
+    freeze_clock(None)
+
+
+async def settle(pilot: Any, until: Any = None, tries: int = 50) -> None:
+    """Let workers finish (they run in threads)."""
+    for _ in range(tries):
+        await pilot.pause(0.05)
+        with contextlib.suppress(WorkerCancelled):  # superseded loads are cancelled on purpose
+            await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+        if until is None or until():
+            return
+    raise AssertionError("the app did not reach the expected state")
+
+
+def shown(widget: Static) -> str:
+    """The plain text a Static shows (what a user reads)."""
+    import io
+
+    from rich.console import Console
+
+    content = widget.content
+    if isinstance(content, str):
+        return content
+    console = Console(width=300, file=io.StringIO(), color_system=None)
+    with console.capture() as capture:
+        console.print(content)
+    return capture.get()
+
+
+def table_names(app: CmTuiApp) -> list[str]:
+    table = app.screen.query_one("#caseload", DataTable)
+    return [str(table.get_row_at(i)[0]) for i in range(table.row_count)]
+
+
+def plain_app(path: Path) -> CmTuiApp:
+    return make_app(db=str(path), settings=Settings(idle_lock_minutes=0))
+
+
+# ---------------------------------------------------------------- sign-in
+
+
+async def test_login_refuses_a_wrong_password_then_signs_in(tmp_path: Path) -> None:
+    db = tmp_path / "cm.db"
+    store = open_store(f"sqlite:///{db}")
+    add_user(store, "ann", password="right-password")
+    add_client(store, "Ana", "Zapata", None)
+    store.close()
+    app = plain_app(db)
+    async with app.run_test(size=SIZE) as pilot:
+        assert isinstance(app.screen, LoginScreen)
+        await pilot.press(*"ann", "enter", *"wrong-password", "enter")
+        await settle(pilot, lambda: "Wrong" in shown(app.screen.query_one("#error", Static)))
+        assert app.viewer is None
+        assert app.screen.query_one("#password", Input).value == ""
+        await pilot.press(*"right-password", "enter")
+        await settle(pilot, lambda: isinstance(app.screen, CaseloadScreen), tries=100)
+        assert app.viewer is not None and app.viewer.username == "ann"
+        assert app.focused is app.screen.query_one("#caseload", DataTable)
+    store = open_store(f"sqlite:///{db}")
+    with store.read() as s:
+        actions = [e.action for e in s.exec(select(AuditEvent).order_by(AuditEvent.id)).all()]
+    store.close()
+    assert actions[-2:] == ["login_failed", "login"]
+
+
+async def test_empty_database_offers_the_first_admin(tmp_path: Path) -> None:
+    app = plain_app(tmp_path / "new.db")
+    async with app.run_test(size=SIZE) as pilot:
+        assert isinstance(app.screen, FirstAdminScreen)
+        await pilot.press(*"boss", "enter", *"Pat Boss", "enter", *"short", "enter", *"short")
+        await pilot.press("enter")
+        await settle(pilot)
+        assert "at least" in shown(app.screen.query_one("#error", Static))
+        for field, value in (("#password", "long-enough-1"), ("#confirm", "long-enough-1")):
+            app.screen.query_one(field, Input).value = value
+        app.screen.query_one("#confirm", Input).focus()
+        await pilot.press("enter")
+        await settle(pilot, lambda: isinstance(app.screen, CaseloadScreen), tries=100)
+        assert app.viewer is not None and app.viewer.role == "admin"
+
+
+# ---------------------------------------------------------------- caseload
+
+
+async def test_caseload_search_filter_sort_and_open(tmp_path: Path) -> None:
+    app = build_app(tmp_path / "demo.db")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, lambda: isinstance(app.screen, CaseloadScreen))
+        await settle(pilot, lambda: len(table_names(app)) == 7)
+        assert table_names(app)[0] == "Alvarez, Rosa (Rosie)"
+        assert "Haddad, Hassan" not in table_names(app)  # Bob's client
+        # Rich markup and escape codes in names are shown as text.
+        assert "Escape␛[31m, [bold]Evil[/bold]" in table_names(app)
+
+        await pilot.press("slash")
+        assert app.focused is app.screen.query_one("#search", Input)
+        await pilot.press(*"ch")
+        await settle(pilot, lambda: table_names(app) == ["Chen, Mei"])
+        summary = shown(app.screen.query_one("#summary", Static))
+        assert "1 of 1" in summary
+        await pilot.press("escape")
+        assert app.focused is app.screen.query_one("#caseload", DataTable)
+        await pilot.press("slash", "end", "backspace", "backspace")
+        await pilot.press("enter")
+        await settle(pilot, lambda: len(table_names(app)) == 7)
+
+        app.screen.query_one("#risk", Select).value = "high"
+        await settle(pilot, lambda: len(table_names(app)) == 3)
+        assert set(table_names(app)) == {"Alvarez, Rosa (Rosie)", "Chen, Mei", "Garcia, Gloria"}
+        app.screen.query_one("#risk", Select).value = Select.NULL
+        app.screen.query_one("#reached", Select).value = 30
+        await settle(pilot, lambda: "Brooks, Walter" in table_names(app))
+        assert "Alvarez, Rosa (Rosie)" not in table_names(app)  # reached 2 days ago
+        app.screen.query_one("#reached", Select).value = Select.NULL
+        await settle(pilot, lambda: len(table_names(app)) == 7)
+
+        await pilot.press("o")  # sort by risk
+        await settle(pilot, lambda: table_names(app)[0] == "Alvarez, Rosa (Rosie)")
+        await pilot.press("o")  # by last contact, longest ago (or never) first
+        await settle(pilot, lambda: table_names(app)[-1] == "Alvarez, Rosa (Rosie)")
+        await pilot.press("o", "o")  # back to name
+        await settle(pilot, lambda: table_names(app)[0] == "Alvarez, Rosa (Rosie)")
+        # The cursor stayed on the client found by the search through every reload.
+        table = app.screen.query_one("#caseload", DataTable)
+        assert str(table.get_row_at(table.cursor_row)[0]) == "Chen, Mei"
+
+        await pilot.press("home", "enter")
+        await settle(pilot, lambda: isinstance(app.screen, ClientScreen))
+        await settle(pilot, lambda: app.screen.brief is not None)
+        assert app.screen.brief.client.family_name == "Alvarez"
+        await pilot.press("escape")
+        await settle(pilot, lambda: isinstance(app.screen, CaseloadScreen))
+
+
+async def test_caseload_is_windowed(tmp_path: Path) -> None:
+    db = tmp_path / "big.db"
+    store = build_store(db)
+    ann = add_user(store, "many", display_name="Many Clients")
+    with store.write() as s:
+        from cm_tui.store.models import Client
+
+        s.add_all(
+            Client(given_name=f"G{i}", family_name=f"F{i:04d}", care_manager_id=ann.id)
+            for i in range(450)
+        )
+    store.close()
+    app = make_app(db=str(db), demo=True, user="many", settings=Settings(idle_lock_minutes=0))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, lambda: isinstance(app.screen, CaseloadScreen))
+        await settle(pilot, lambda: len(table_names(app)) == 100)
+        assert "100 of 450" in shown(app.screen.query_one("#summary", Static))
+        await pilot.press("end")
+        await settle(pilot, lambda: len(table_names(app)) == 200)
+        assert len(table_names(app)) < 450
+        names = table_names(app)
+        assert names == sorted(names) and len(set(names)) == len(names)
+
+
+# ---------------------------------------------------------------- client brief
+
+
+async def test_client_brief_shows_the_pre_call_facts_literally(tmp_path: Path) -> None:
+    app = build_app(tmp_path / "demo.db")
+    async with app.run_test(size=(160, 50)) as pilot:
+        await settle(pilot, lambda: isinstance(app.screen, CaseloadScreen))
+        await settle(pilot, lambda: len(table_names(app)) == 7)
+        await pilot.press("enter")
+        await settle(pilot, lambda: isinstance(app.screen, ClientScreen))
+        await settle(pilot, lambda: app.screen.brief is not None)
+        screen = app.screen
+        identity = shown(screen.query_one("#identity", Static))
+        assert "Alvarez, Rosa" in identity and "MRN1000" in identity and "Spanish" in identity
+        assert "(555) 010-2000" in identity and "phone" in identity and "after 3pm" in identity
+        care = shown(screen.query_one("#care", Static))
+        assert "Dr. Priya Natarajan" in care and "Riverside Family Medicine" in care
+        assert "keep my garden" in shown(screen.query_one("#what-matters", Static))
+        assert screen.query_one("#followups", DataTable).row_count == 2
+        needs = shown(screen.query_one("#needs", Static))
+        assert "food" in needs and "transportation" in needs
+        timeline = screen.query_one("#timeline", DataTable)
+        assert timeline.row_count == 15
+        detail = shown(screen.query_one("#detail", Static))
+        assert "Correction: refill is due Thursday." in detail  # the addendum
+        await pilot.press("escape")
+        await settle(pilot, lambda: isinstance(app.screen, CaseloadScreen))
+
+        # A client whose stored text is markup and escape codes.
+        await pilot.press("slash", *"evil", "enter")
+        await settle(pilot, lambda: len(table_names(app)) == 1)
+        await pilot.press("enter")
+        await settle(pilot, lambda: isinstance(app.screen, ClientScreen))
+        await settle(pilot, lambda: app.screen.brief is not None)
+        wm = shown(app.screen.query_one("#what-matters", Static))
+        assert "[link=http://x]click[/link]" in wm and "␛[2J" in wm
+    store = open_store(f"sqlite:///{tmp_path / 'demo.db'}")
+    with store.read() as s:
+        views = s.exec(select(AuditEvent).where(AuditEvent.action == "view")).all()
+    store.close()
+    assert len(views) == 2 and all(v.entity == "client" for v in views)
+
+
+# ---------------------------------------------------------------- help, lock, palette
+
+
+async def test_help_lists_the_keys_of_the_screen(tmp_path: Path) -> None:
+    app = build_app(tmp_path / "demo.db")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, lambda: isinstance(app.screen, CaseloadScreen))
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        rows = [" ".join(str(c) for c in row) for row in app.screen.rows]
+        text = "\n".join(rows)
+        for expected in ("Search", "Sort", "Caseload", "Lock", "Quit", "Command palette"):
+            assert expected in text
+        await pilot.press("escape")
+        assert isinstance(app.screen, CaseloadScreen)
+
+
+async def test_lock_hides_everything_until_the_password(tmp_path: Path) -> None:
+    app = build_app(tmp_path / "demo.db")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, lambda: isinstance(app.screen, CaseloadScreen))
+        await settle(pilot, lambda: len(table_names(app)) == 7)
+        await pilot.press("slash", *"unsaved")
+        await pilot.press("ctrl+l")
+        assert isinstance(app.screen, LockScreen)
+        # Nothing of the caseload is on screen while locked.
+        assert not app.screen.query(DataTable)
+        await pilot.press("c")  # global keys do nothing while locked
+        await pilot.press("backspace", *"wrong-password", "enter")
+        await settle(pilot, lambda: "Wrong" in shown(app.screen.query_one("#error", Static)))
+        assert isinstance(app.screen, LockScreen)
+        await pilot.press(*"ann-password", "enter")
+        await settle(pilot, lambda: isinstance(app.screen, CaseloadScreen), tries=100)
+        assert app.screen.query_one("#search", Input).value == "unsaved"
+
+
+async def test_idle_lock(tmp_path: Path) -> None:
+    build_store(tmp_path / "demo.db").close()
+    app = make_app(
+        db=str(tmp_path / "demo.db"),
+        demo=True,
+        user="ann",
+        settings=Settings(idle_lock_minutes=0.01),
+    )
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, lambda: isinstance(app.screen, LockScreen), tries=100)
+
+
+async def test_palette_finds_any_client(tmp_path: Path) -> None:
+    from cm_tui.commands import ClientCommands
+
+    app = build_app(tmp_path / "demo.db")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, lambda: isinstance(app.screen, CaseloadScreen))
+        provider = ClientCommands(app.screen)
+        hits = [hit async for hit in provider.search("haddad")]
+        assert len(hits) == 1 and "Haddad, Hassan" in str(hits[0].match_display)
+        hits[0].command()
+        await settle(pilot, lambda: isinstance(app.screen, ClientScreen))
+        await settle(pilot, lambda: app.screen.brief is not None)
+        assert app.screen.brief.client.given_name == "Hassan"
+
+
+# ---------------------------------------------------------------- demo mode
+
+
+async def test_demo_builds_an_organisation_and_signs_in(tmp_path: Path) -> None:
+    app = make_app(
+        db=str(tmp_path / "d.db"),
+        demo=True,
+        demo_clients=40,
+        settings=Settings(idle_lock_minutes=0),
+    )
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, lambda: isinstance(app.screen, CaseloadScreen), tries=400)
+        assert app.viewer is not None and app.viewer.username == "demo"
+        assert app.viewer.role == "care_manager"
+        await settle(pilot, lambda: len(table_names(app)) > 0)
+        assert "DEMO" in app.sub_title
+
+
+def test_demo_refuses_a_real_database(tmp_path: Path) -> None:
+    db = tmp_path / "real.db"
+    store = open_store(f"sqlite:///{db}")
+    add_user(store, "ann")
+    store.close()
+    with pytest.raises(StoreError, match="real data"):
+        make_app(db=str(db), demo=True)
