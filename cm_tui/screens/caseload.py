@@ -11,6 +11,7 @@ from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.widgets import DataTable, Footer, Header, Input, Select, Static
+from textual.widgets.data_table import ColumnKey
 
 from cm_tui.screens.base import BaseScreen
 from cm_tui.store import queries
@@ -26,15 +27,16 @@ PREFETCH = 25  # load the next window when the cursor is this close to the end
 SORTS: tuple[SortKey, ...] = ("name", "risk", "last_contact", "age")
 REACHED_CHOICES = (7, 14, 30, 60, 90)
 COLUMNS = (
-    ("Name", "name", 26),
+    ("Name", "name", 0),  # takes the width that is left (see _fit_columns)
     ("Age", "age", 3),
     ("Risk", "risk", 6),
     ("Program", "program", 9),
-    ("Last contact", "last", 12),
+    ("Last", "last", 8),
     ("Next due", "next", 9),
     ("Needs", "needs", 5),
-    ("Prefers", "prefers", 10),
+    ("Prefers", "prefers", 9),
 )
+NAME_MIN, NAME_MAX = 14, 40
 
 
 @dataclass
@@ -72,25 +74,30 @@ class CaseloadScreen(BaseScreen[None]):
     def compose(self) -> ComposeResult:
         yield Header(show_clock=self.app.show_clock)
         with Horizontal(id="filters"):
-            yield Input(placeholder="Search name, MRN or phone  ( / )", id="search")
-            yield Select([(label(r), r) for r in RISK_TIERS], prompt="Risk", id="risk")
-            yield Select([], prompt="Program", id="program")
+            yield Input(placeholder="/ search name, MRN, phone", id="search", compact=True)
+            yield Select(
+                [(label(r), r) for r in RISK_TIERS], prompt="Risk", id="risk", compact=True
+            )
+            yield Select([], prompt="Program", id="program", compact=True)
             yield Select(
                 [(label(s), s) for s in CLIENT_STATUSES],
                 prompt="Status",
                 value="active",
                 id="status",
+                compact=True,
             )
             yield Select(
-                [(f"Not reached {n}d", n) for n in REACHED_CHOICES],
+                [(f"Unreached {n}d", n) for n in REACHED_CHOICES],
                 prompt="Reached",
                 id="reached",
+                compact=True,
             )
             yield Select(
-                [(f"Sort: {queries.SORT_LABELS[s]}", s) for s in SORTS],
+                [(f"Sort: {s.replace('_', ' ')}", s) for s in SORTS],
                 value="name",
                 allow_blank=False,
                 id="sort",
+                compact=True,
             )
         yield Static(id="summary")
         table = ListTable(id="caseload")
@@ -103,10 +110,27 @@ class CaseloadScreen(BaseScreen[None]):
         self.sub_title = who
         table = self.query_one("#caseload", DataTable)
         for title, key, width in COLUMNS:
-            table.add_column(title, key=key, width=width)
+            table.add_column(title, key=key, width=width or NAME_MIN)
+        self._fit_columns()
         table.focus()
         self.reload()
         self._load_programs()
+
+    def on_resize(self) -> None:
+        # Narrow terminals drop the sort menu (`o` cycles the sort; the summary names it).
+        self.set_class(self.size.width < 110, "-narrow")
+        self._fit_columns()
+
+    def _fit_columns(self) -> None:
+        """Give the name column what the others leave (names matter most)."""
+        table = self.query_one("#caseload", DataTable)
+        fixed = sum(w for _, _, w in COLUMNS) + 2 * table.cell_padding * len(COLUMNS) + 2
+        width = max(NAME_MIN, min(NAME_MAX, self.size.width - fixed))
+        column = table.columns.get(ColumnKey("name"))
+        if column is not None and column.width != width:
+            column.width = width
+            column.auto_width = False
+            table.refresh(layout=True)
 
     # ------------------------------------------------------------ loading
 

@@ -12,6 +12,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets.data_table import ColumnKey
 
 from cm_tui.screens.base import BaseScreen
 from cm_tui.services.clients import NotAllowed, view_client
@@ -24,6 +25,7 @@ from cm_tui.widgets.list_table import ListTable
 from cm_tui.widgets.safe import literal
 
 TIMELINE_PAGE = 50
+NOTE_MIN = 20
 
 
 class ClientScreen(BaseScreen[None]):
@@ -43,18 +45,18 @@ class ClientScreen(BaseScreen[None]):
 
     def compose(self) -> ComposeResult:
         yield Header(show_clock=self.app.show_clock)
-        with Horizontal(id="top"):
-            yield Static(id="identity")
-            yield Static(id="care")
-        yield Static(id="what-matters")
-        with Horizontal(id="middle"):
-            with Vertical(id="followups-box"):
-                yield Static("Open follow-ups", classes="panel-title")
-                yield ListTable(id="followups")
-            with VerticalScroll(id="needs-box"):
-                yield Static(id="needs")
-            with VerticalScroll(id="screenings-box"):
-                yield Static(id="screenings")
+        with VerticalScroll(id="brief"):
+            with Horizontal(id="top"):
+                yield Static(id="identity")
+                yield Static(id="care")
+            yield Static(id="what-matters")
+            with Horizontal(id="middle"):
+                with Vertical(id="followups-box"):
+                    yield ListTable(id="followups")
+                with Vertical(id="needs-box"):
+                    yield Static(id="needs")
+                with Vertical(id="screenings-box"):
+                    yield Static(id="screenings")
         yield Static("Contacts", id="timeline-title", classes="panel-title")
         yield ListTable(id="timeline")
         yield Static(id="detail")
@@ -73,12 +75,28 @@ class ClientScreen(BaseScreen[None]):
             ("Outcome", "outcome", 12),
             ("Min", "min", 3),
             ("By", "by", 14),
-            ("Note", "note", 60),
+            ("Note", "note", 0),
         ):
-            tl.add_column(title, key=key, width=width)
+            tl.add_column(title, key=key, width=width or NOTE_MIN)
+        self._fit_note_column()
         tl.focus()
         self.query_one("#identity", Static).update(Text("Loading…", style="dim"))
         self._load_brief()
+
+    def on_resize(self) -> None:
+        self._fit_note_column()
+
+    def _fit_note_column(self) -> None:
+        """The note takes whatever width the other timeline columns leave."""
+        table = self.query_one("#timeline", DataTable)
+        columns = list(table.columns.values())
+        fixed = sum(c.width for c in columns if str(c.key.value) != "note")
+        width = max(NOTE_MIN, self.size.width - fixed - 2 * table.cell_padding * len(columns) - 2)
+        note = table.columns.get(ColumnKey("note"))
+        if note is not None and note.width != width:
+            note.width = width
+            note.auto_width = False
+            table.refresh(layout=True)
 
     # ------------------------------------------------------------ loading
 

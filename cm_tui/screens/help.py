@@ -14,11 +14,10 @@ from textual.widgets import DataTable, Static
 # Keys that act inside widgets (not listed in any binding table we own).
 EXTRA = {
     "Caseload": [
+        ("↑ ↓ pgup pgdn home end", "Move through the list (more rows load as you go)"),
         ("enter", "Open the highlighted client"),
-        ("tab / shift+tab", "Move between search, filters and the list"),
     ],
     "Client": [
-        ("tab / shift+tab", "Move between panels"),
         ("↑ ↓ pgup pgdn", "Move through contacts (older ones load as you go)"),
     ],
 }
@@ -38,12 +37,18 @@ class HelpScreen(ModalScreen[None]):
         self.title_text = getattr(for_screen, "TITLE", None) or "cm-tui"
         self.rows: list[tuple[str, str]] = []
         seen: set[str] = set()
-        for _key, active in for_screen.active_bindings.items():
+        app = for_screen.app
+        for active in for_screen.active_bindings.values():
             binding = active.binding
-            if not binding.description or (binding.action in seen and binding.show is False):
+            # The screen's and the app's own keys; widget internals are summarised below.
+            if active.node is not for_screen and active.node is not app:
+                continue
+            if not active.enabled or not binding.description:
+                continue
+            if binding.action in seen or binding.action == "command_palette":
                 continue
             seen.add(binding.action)
-            self.rows.append((for_screen.app.get_key_display(binding), binding.description))
+            self.rows.append((app.get_key_display(binding), binding.description))
         self.rows.extend(EXTRA.get(self.title_text, []))
         self.rows.append(("ctrl+p", "Command palette: every action by name"))
 
@@ -56,8 +61,8 @@ class HelpScreen(ModalScreen[None]):
 
     def on_mount(self) -> None:
         table = self.query_one(DataTable)
-        table.add_column("Key", width=18)
-        table.add_column("Action", width=48)
+        table.add_column("Key", width=24)
+        table.add_column("Action", width=50)
         for key, desc in self.rows:
             table.add_row(Text(key, style="bold"), Text(desc))
         table.focus()

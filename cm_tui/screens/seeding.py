@@ -15,9 +15,10 @@ class SeedingScreen(BaseScreen[bool]):
     TITLE = "Preparing demo"
     CSS_PATH = "login.tcss"
 
-    def __init__(self, clients: int) -> None:
+    def __init__(self, clients: int, *, start: bool = True) -> None:
         super().__init__()
         self.clients = clients
+        self.start = start
 
     def compose(self) -> ComposeResult:
         with Vertical(id="form"):
@@ -26,7 +27,8 @@ class SeedingScreen(BaseScreen[bool]):
             yield ProgressBar(id="progress", show_eta=False)
 
     def on_mount(self) -> None:
-        self._seed()
+        if self.start:
+            self._seed()
 
     @work(thread=True, exclusive=True)
     def _seed(self) -> None:

@@ -26,7 +26,7 @@ def literal(value: object, style: str = "", *, one_line: bool = False) -> Text:
     text_ = _CONTROL.sub(_visible, str(value))
     if one_line:
         text_ = " ".join(text_.split())
-    return Text(text_, style=style, no_wrap=one_line, end="")
+    return Text(text_, style=style, no_wrap=one_line)
 
 
 def plain(value: object) -> str:

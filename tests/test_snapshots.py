@@ -1,0 +1,127 @@
+"""What each screen looks like (pytest-textual-snapshot; update with --snapshot-update)."""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+from typing import Any
+
+import pytest
+from textual.worker import WorkerCancelled
+
+from cm_tui.app import make_app
+from cm_tui.config import Settings
+from cm_tui.screens.caseload import CaseloadScreen
+from cm_tui.screens.client import ClientScreen
+from cm_tui.store.db import open_store
+from cm_tui.store.types import freeze_clock
+from tests.factories import add_user
+from tests.snapshot_app import NOW, build_app
+
+
+@pytest.fixture(autouse=True)
+def _frozen() -> Any:
+    freeze_clock(NOW)
+    yield
+    freeze_clock(None)
+
+
+async def _until(pilot: Any, check: Any, tries: int = 100) -> None:
+    for _ in range(tries):
+        await pilot.pause(0.05)
+        with contextlib.suppress(WorkerCancelled):
+            await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+        if check():
+            return
+    raise AssertionError("screen did not settle")
+
+
+def _caseload_ready(pilot: Any) -> bool:
+    screen = pilot.app.screen
+    return isinstance(screen, CaseloadScreen) and screen.query_one("#caseload").row_count == 7
+
+
+async def _on_caseload(pilot: Any) -> None:
+    await _until(pilot, lambda: _caseload_ready(pilot))
+
+
+async def _on_client(pilot: Any) -> None:
+    await _on_caseload(pilot)
+    await pilot.press("enter")
+    await _until(
+        pilot,
+        lambda: isinstance(pilot.app.screen, ClientScreen) and pilot.app.screen.brief is not None,
+    )
+
+
+def test_caseload_80x24(snap_compare: Any, tmp_path: Path) -> None:
+    assert snap_compare(
+        build_app(tmp_path / "d.db"), terminal_size=(80, 24), run_before=_on_caseload
+    )
+
+
+def test_caseload_160x50(snap_compare: Any, tmp_path: Path) -> None:
+    assert snap_compare(
+        build_app(tmp_path / "d.db"), terminal_size=(160, 50), run_before=_on_caseload
+    )
+
+
+def test_client_brief_80x24(snap_compare: Any, tmp_path: Path) -> None:
+    assert snap_compare(build_app(tmp_path / "d.db"), terminal_size=(80, 24), run_before=_on_client)
+
+
+def test_client_brief_160x50(snap_compare: Any, tmp_path: Path) -> None:
+    assert snap_compare(
+        build_app(tmp_path / "d.db"), terminal_size=(160, 50), run_before=_on_client
+    )
+
+
+def test_help(snap_compare: Any, tmp_path: Path) -> None:
+    async def run_before(pilot: Any) -> None:
+        await _on_caseload(pilot)
+        await pilot.press("question_mark")
+
+    assert snap_compare(
+        build_app(tmp_path / "d.db"), terminal_size=(100, 30), run_before=run_before
+    )
+
+
+def test_lock(snap_compare: Any, tmp_path: Path) -> None:
+    async def run_before(pilot: Any) -> None:
+        await _on_caseload(pilot)
+        await pilot.press("ctrl+l")
+
+    assert snap_compare(
+        build_app(tmp_path / "d.db"), terminal_size=(100, 30), run_before=run_before
+    )
+
+
+def test_login(snap_compare: Any, tmp_path: Path) -> None:
+    store = open_store(f"sqlite:///{tmp_path / 'real.db'}")
+    add_user(store, "ann")
+    store.close()
+    app = make_app(db=str(tmp_path / "real.db"), settings=Settings(idle_lock_minutes=0))
+    app.show_clock = False
+    assert snap_compare(app, terminal_size=(100, 30), press=[*"ann"])
+
+
+def test_first_admin(snap_compare: Any, tmp_path: Path) -> None:
+    app = make_app(db=str(tmp_path / "new.db"), settings=Settings(idle_lock_minutes=0))
+    app.show_clock = False
+    assert snap_compare(app, terminal_size=(100, 30))
+
+
+def test_seeding_progress(snap_compare: Any, tmp_path: Path) -> None:
+    from cm_tui.screens.seeding import SeedingScreen
+
+    app = make_app(db=str(tmp_path / "new.db"), settings=Settings(idle_lock_minutes=0))
+    app.show_clock = False
+
+    async def run_before(pilot: Any) -> None:
+        screen = SeedingScreen(300, start=False)
+        await pilot.app.push_screen(screen)
+        screen._progress("contacts", 1200, 3000)
+        await pilot.pause()
+
+    assert snap_compare(app, terminal_size=(100, 30), run_before=run_before)
