@@ -20,6 +20,7 @@ from sqlalchemy import (
     text,
     tuple_,
 )
+from sqlalchemy import select as sa_select
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
@@ -132,7 +133,9 @@ def name_search_clause(session: Session, text_: str) -> ColumnElement[bool] | No
 
 
 def _risk_rank() -> Any:
-    return case((Client.risk_tier == "high", 0), (Client.risk_tier == "rising", 1), else_=2)
+    return case(
+        (col(Client.risk_tier) == "high", 0), (col(Client.risk_tier) == "rising", 1), else_=2
+    )
 
 
 def _sort_columns(sort: SortKey) -> list[Any]:
@@ -216,7 +219,7 @@ def _caseload_details(session: Session, ids: list[int]) -> list[CaseloadRow]:
         .correlate(Client)
         .scalar_subquery()
     )
-    stmt = select(
+    columns: list[Any] = [
         Client.id,
         Client.family_name,
         Client.given_name,
@@ -232,7 +235,8 @@ def _caseload_details(session: Session, ids: list[int]) -> list[CaseloadRow]:
         Client.last_reached_at,
         next_due.label("next_due_at"),
         open_needs.label("open_needs"),
-    ).where(col(Client.id).in_(ids))
+    ]
+    stmt = sa_select(*columns).where(col(Client.id).in_(ids))
     out = []
     for r in session.execute(stmt).all():
         m = r._mapping
@@ -316,7 +320,7 @@ def client_brief(session: Session, viewer: Viewer, client_id: int) -> ClientBrie
     assignee = aliased(User)
     fus = session.execute(
         select(FollowUp, assignee.display_name)
-        .join(assignee, assignee.id == FollowUp.assignee_id, isouter=True)
+        .join(assignee, col(assignee.id) == col(FollowUp.assignee_id), isouter=True)
         .where(FollowUp.client_id == client_id, FollowUp.status == "open")
         .order_by(col(FollowUp.due_at))
         .limit(20)
@@ -394,7 +398,7 @@ def contact_timeline(
     author = aliased(User)
     stmt = (
         select(Contact, author.display_name)
-        .join(author, author.id == Contact.user_id, isouter=True)
+        .join(author, col(author.id) == col(Contact.user_id), isouter=True)
         .where(Contact.client_id == client_id)
     )
     if before is not None:
@@ -410,7 +414,7 @@ def contact_timeline(
         add_author = aliased(User)
         for add, name in session.execute(
             select(ContactAddendum, add_author.display_name)
-            .join(add_author, add_author.id == ContactAddendum.user_id, isouter=True)
+            .join(add_author, col(add_author.id) == col(ContactAddendum.user_id), isouter=True)
             .where(col(ContactAddendum.contact_id).in_(ids))
             .order_by(col(ContactAddendum.created_at))
         ).all():
