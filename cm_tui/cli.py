@@ -52,7 +52,7 @@ def open_or_fail(url: str, **kw: Any) -> Store:
     help="Open (and if empty, build) a demo database; sign in as the demo care manager.",
 )
 @click.option("--demo-clients", default=300, show_default=True, hidden=True, type=int)
-@click.version_option(package_name="cm-tui")
+@click.version_option(package_name="cm-tui", prog_name="cm-tui")
 @click.pass_context
 def main(
     ctx: click.Context,
