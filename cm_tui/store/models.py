@@ -125,14 +125,14 @@ class Screening(SQLModel, table=True):
     started_at: datetime = _created()
     completed_at: datetime | None = _ts()
     opt_out_acknowledged: bool = False
-    result_json: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    result_json: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON(none_as_null=True)))
 
 
 class ScreeningAnswer(SQLModel, table=True):
     __tablename__ = "screening_answers"
     screening_id: int = Field(foreign_key="screenings.id", primary_key=True)
     item_id: str = Field(primary_key=True)
-    option_ids: list[str] | None = Field(default=None, sa_column=Column(JSON))
+    option_ids: list[str] | None = Field(default=None, sa_column=Column(JSON(none_as_null=True)))
     free_text: str | None = None
     declined: bool = False
     answered_at: datetime = _created()
@@ -155,12 +155,12 @@ class Resource(SQLModel, table=True):
     __tablename__ = "resources"
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(index=True)
-    domains: list[str] = Field(default_factory=list, sa_column=Column(JSON))
+    domains: list[str] = Field(default_factory=list, sa_column=Column(JSON(none_as_null=True)))
     phone: str | None = None
     address: str | None = None
     hours: str | None = None
     eligibility: str | None = None
-    languages: list[str] = Field(default_factory=list, sa_column=Column(JSON))
+    languages: list[str] = Field(default_factory=list, sa_column=Column(JSON(none_as_null=True)))
     notes: str | None = None
 
 
@@ -275,7 +275,7 @@ class Draft(SQLModel, table=True):
     user_id: int = Field(foreign_key="users.id")
     kind: str
     key: str
-    payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
+    payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON(none_as_null=True)))
     updated_at: datetime = _created()
 
 
