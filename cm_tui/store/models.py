@@ -125,7 +125,9 @@ class Screening(SQLModel, table=True):
     started_at: datetime = _created()
     completed_at: datetime | None = _ts()
     opt_out_acknowledged: bool = False
-    result_json: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON(none_as_null=True)))
+    result_json: dict[str, Any] | None = Field(
+        default=None, sa_column=Column(JSON(none_as_null=True))
+    )
 
 
 class ScreeningAnswer(SQLModel, table=True):
