@@ -33,8 +33,16 @@ class _ReportsWorkerErrors:
         )
 
 
+DEMO_MARK = "DEMO DATA"
+
+
 class BaseScreen(_ReportsWorkerErrors, Screen[R], Generic[R]):
-    pass
+    def validate_sub_title(self, sub_title: str | None) -> str | None:
+        """A demo database says so in the header of every screen (DESIGN §2)."""
+        store = getattr(self.app, "store", None)
+        if store is None or not sub_title or DEMO_MARK in sub_title or not store.is_demo:
+            return sub_title
+        return f"{sub_title} · {DEMO_MARK}"
 
 
 class BaseModal(_ReportsWorkerErrors, ModalScreen[R], Generic[R]):
