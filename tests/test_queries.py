@@ -96,6 +96,8 @@ def test_caseload_is_scoped_to_the_viewer(org: dict) -> None:
         assert names(chw) == ["Young, Bea", "Zapata, Ana"]
         sup_all = q.caseload_page(s, org["sup"], q.CaseloadFilter(everyone=True))
         assert "Elsewhere, Eve" in names(sup_all)
+        # A supervisor's own list is only who is assigned to them (none here).
+        assert q.caseload_page(s, org["sup"], q.CaseloadFilter()) == []
         # A care manager asking for everyone still gets only their own list.
         assert len(q.caseload_page(s, cm, q.CaseloadFilter(everyone=True))) == len(NAMES)
 

@@ -113,6 +113,8 @@ class CaseloadScreen(BaseScreen[None]):
             table.add_column(title, key=key, width=width or NAME_MIN)
         self._fit_columns()
         table.focus()
+        if viewer is not None and viewer.sees_everyone:
+            self.filter = replace(self.filter, everyone=True)
         self.reload()
         self._load_programs()
 

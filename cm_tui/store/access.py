@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, false, true
+from sqlalchemy import ColumnElement, false, or_, true
 
 from cm_tui.store.models import Client, User
 
@@ -35,7 +35,9 @@ def caseload_scope(viewer: Viewer) -> ColumnElement[bool]:
         return Client.chw_id == viewer.id  # type: ignore[return-value]
     if viewer.role == "care_manager":
         return Client.care_manager_id == viewer.id  # type: ignore[return-value]
-    return true()
+    # Supervisors and admins: "mine" is whoever is assigned to them in either role;
+    # their default view is everyone (CaseloadFilter.everyone).
+    return or_(Client.care_manager_id == viewer.id, Client.chw_id == viewer.id)  # type: ignore[return-value]
 
 
 def record_scope(viewer: Viewer) -> ColumnElement[bool]:
