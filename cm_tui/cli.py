@@ -311,6 +311,33 @@ def user_deactivate(opts: Options, name: str) -> None:
     click.echo(f"{name} can no longer sign in.")
 
 
+# ---------------------------------------------------------------- audit
+
+
+@main.group()
+def audit() -> None:
+    """The audit trail (a hash chain of every view and change)."""
+
+
+@audit.command("verify")
+@click.pass_obj
+def audit_verify(opts: Options) -> None:
+    """Check the hash chain; exit 0 if intact, 1 naming the first bad event."""
+    from cm_tui.store import audit as audit_store
+
+    store = open_or_fail(opts.url(), migrate=False)
+    try:
+        with store.read() as session:
+            count, problem = audit_store.verify(session)
+    finally:
+        store.close()
+    if problem is None:
+        click.echo(f"Audit chain intact: {count:,} events.")
+        return
+    click.echo(f"Audit chain broken at event {problem.event_id}: {problem.reason}.")
+    sys.exit(1)
+
+
 from cm_tui.cli_scripts import scripts  # noqa: E402  (registered after the core commands)
 
 main.add_command(scripts)
