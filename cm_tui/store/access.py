@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import ColumnElement, false, or_, true
+from sqlmodel import col
 
 from cm_tui.store.models import Client, User
 
@@ -37,7 +38,7 @@ def caseload_scope(viewer: Viewer) -> ColumnElement[bool]:
         return Client.care_manager_id == viewer.id  # type: ignore[return-value]
     # Supervisors and admins: "mine" is whoever is assigned to them in either role;
     # their default view is everyone (CaseloadFilter.everyone).
-    return or_(Client.care_manager_id == viewer.id, Client.chw_id == viewer.id)  # type: ignore[return-value]
+    return or_(col(Client.care_manager_id) == viewer.id, col(Client.chw_id) == viewer.id)
 
 
 def record_scope(viewer: Viewer) -> ColumnElement[bool]:
