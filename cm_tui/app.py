@@ -59,6 +59,8 @@ class CmTuiApp(App[None]):
 
     def on_mount(self) -> None:
         self.sub_title = DEMO_BANNER if self.store.is_demo else ""
+        for warning in self.store.warnings:
+            self.notify(warning, title="Check file permissions", severity="warning", timeout=20)
         idle = float(self.settings.idle_lock_minutes) * 60
         if idle > 0:
             self.set_interval(min(15.0, idle / 4), self._check_idle)

@@ -35,9 +35,12 @@ def fail(message: str, code: int = 2) -> NoReturn:
 
 def open_or_fail(url: str, **kw: Any) -> Store:
     try:
-        return open_store(url, **kw)
+        store = open_store(url, **kw)
     except StoreError as exc:
         fail(str(exc))
+    for warning in store.warnings:
+        click.echo(f"cm-tui: warning: {warning}", err=True)
+    return store
 
 
 @click.group(invoke_without_command=True, context_settings={"help_option_names": ["-h", "--help"]})

@@ -365,3 +365,16 @@ def test_check_reports_foreign_key_problems(tmp_path: Path) -> None:
     report = check(store)
     store.close()
     assert not report.ok and report.foreign_keys
+
+
+def test_world_readable_database_is_narrowed_with_a_warning(tmp_path: Path) -> None:
+    db = tmp_path / "cm.db"
+    open_store(url_of(db)).close()
+    db.chmod(0o644)
+    store = open_store(url_of(db))
+    store.close()
+    assert stat.S_IMODE(db.stat().st_mode) == 0o600
+    assert any("readable by other users" in w and "644" in w for w in store.warnings)
+    again = open_store(url_of(db))
+    again.close()
+    assert again.warnings == []

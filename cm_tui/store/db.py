@@ -19,7 +19,7 @@ import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +45,7 @@ class Store:
     engine: Engine
     url: str
     path: Path | None = None
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def is_sqlite(self) -> bool:
@@ -170,13 +171,25 @@ def _sqlite_engine(path: Path) -> Engine:
     return engine
 
 
-def _secure_sqlite_files(path: Path) -> None:
+def _secure_sqlite_files(path: Path) -> list[str]:
+    """Narrow the database and its WAL/SHM to 0600; say so if they were open to others."""
+    warnings: list[str] = []
     for candidate in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
         try:
-            if candidate.exists() and (candidate.stat().st_mode & 0o077):
+            mode = candidate.stat().st_mode if candidate.exists() else 0
+            if mode & 0o077:
                 candidate.chmod(0o600)
-        except OSError:
-            pass
+                warnings.append(
+                    f"{candidate} was readable by other users (mode {mode & 0o777:o}); "
+                    "it holds health information, so it is now 600 (owner only)."
+                )
+        except OSError as exc:
+            warnings.append(f"{candidate}: could not restrict access ({exc.strerror}).")
+    if path.parent.exists() and path.parent.stat().st_mode & 0o077:
+        warnings.append(
+            f"{path.parent} can be listed by other users; consider `chmod 700 {path.parent}`."
+        )
+    return warnings
 
 
 def open_store(url: str, *, create: bool = True, migrate: bool = True) -> Store:
@@ -200,7 +213,7 @@ def open_store(url: str, *, create: bool = True, migrate: bool = True) -> Store:
             _prepare(store, migrate=migrate)
         finally:
             os.umask(old_umask)
-        _secure_sqlite_files(path)
+        store.warnings.extend(_secure_sqlite_files(path))
         return store
     if parsed.get_backend_name() == "postgresql":
         engine = create_engine(url, pool_pre_ping=True)
