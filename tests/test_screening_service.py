@@ -215,6 +215,9 @@ def test_going_back_is_where_a_screening_resumes(org: dict[str, Any]) -> None:
     svc.go_back(store, ann, sid, "housing_problems")
     state = svc.start(store, ann, org["client"], AHC)
     assert svc.resume_position(AHC, state) == "housing_problems"
+    # Positions are the author's draft: a colleague resuming starts at the first unanswered.
+    colleague = svc.load_state(store, org["chw"], sid, AHC)
+    assert svc.resume_position(AHC, colleague) == "food_ran_out"
     svc.save_position(store, ann, sid, "food_ran_out", typed={"food_ran_out": "half"})
     state = svc.load_state(store, ann, sid, AHC)
     assert svc.resume_position(AHC, state) == "food_ran_out"

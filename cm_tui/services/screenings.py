@@ -240,19 +240,21 @@ def _answers_of(
     return answers, declined
 
 
-def _draft(session: Session, screening_id: int) -> Draft | None:
-    """The newest saved position of this screening (whoever saved it)."""
+def _draft(session: Session, viewer: Viewer, screening_id: int) -> Draft | None:
+    """This user's saved position in the screening (drafts are read only by their author;
+    someone else resuming it starts at the first unanswered question)."""
     return session.exec(
-        select(Draft)
-        .where(Draft.kind == DRAFT_KIND, Draft.key == str(screening_id))
-        .order_by(col(Draft.updated_at).desc(), col(Draft.id).desc())
-        .limit(1)
+        select(Draft).where(
+            Draft.user_id == viewer.id, Draft.kind == DRAFT_KIND, Draft.key == str(screening_id)
+        )
     ).first()
 
 
-def _state(session: Session, screening: Screening, script: Script | None) -> ScreeningState:
+def _state(
+    session: Session, viewer: Viewer, screening: Screening, script: Script | None
+) -> ScreeningState:
     answers, declined = _answers_of(session, screening.id or 0, script)
-    draft = _draft(session, screening.id or 0)
+    draft = _draft(session, viewer, screening.id or 0)
     payload = draft.payload if draft is not None and draft.payload else {}
     position = payload.get("position")
     typed = payload.get("typed") or {}
@@ -277,7 +279,7 @@ def load_state(
 ) -> ScreeningState:
     """A screening with its answers, declines and saved position."""
     with store.read() as session:
-        return _state(session, _screening(session, viewer, screening_id), script)
+        return _state(session, viewer, _screening(session, viewer, screening_id), script)
 
 
 def resume_position(script: Script, state: ScreeningState) -> str:
@@ -362,7 +364,7 @@ def start(
                 entity_id=screening.id,
                 detail=detail,
             )
-        state = _state(session, screening, script)
+        state = _state(session, viewer, screening, script)
         state.resumed = resumed
         return state
 
@@ -444,11 +446,7 @@ def _save_draft(
     position: str | None = None,
     typed: Mapping[str, str] | None = None,
 ) -> None:
-    draft = session.exec(
-        select(Draft).where(
-            Draft.user_id == viewer.id, Draft.kind == DRAFT_KIND, Draft.key == str(screening_id)
-        )
-    ).first()
+    draft = _draft(session, viewer, screening_id)
     if draft is None:
         draft = Draft(user_id=viewer.id, kind=DRAFT_KIND, key=str(screening_id), payload={})
     payload = dict(draft.payload or {})
