@@ -165,6 +165,12 @@ class CmTuiApp(App[None]):
             self._last_activity = time.monotonic()
         await super().on_event(event)
 
+    def notify(self, message: str, *, title: str = "", markup: bool = False, **kwargs: Any) -> None:
+        """Toasts never interpret markup or escapes: messages may quote stored text."""
+        from cm_tui.widgets.safe import plain
+
+        super().notify(plain(message), title=plain(title), markup=False, **kwargs)
+
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         if self.viewer is not None and not self.locked:
             yield SystemCommand("Caseload", "Your list of clients (c)", self.action_caseload)

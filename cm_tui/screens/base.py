@@ -8,6 +8,7 @@ from textual.screen import ModalScreen, Screen
 from textual.worker import Worker, WorkerState
 
 from cm_tui.store.db import StoreError
+from cm_tui.widgets.safe import plain
 
 R = TypeVar("R")
 
@@ -39,6 +40,8 @@ DEMO_MARK = "DEMO DATA"
 class BaseScreen(_ReportsWorkerErrors, Screen[R], Generic[R]):
     def validate_sub_title(self, sub_title: str | None) -> str | None:
         """A demo database says so in the header of every screen (DESIGN §2)."""
+        if sub_title:
+            sub_title = plain(sub_title)  # a user's or client's name is stored text
         store = getattr(self.app, "store", None)
         if store is None or not sub_title or DEMO_MARK in sub_title or not store.is_demo:
             return sub_title

@@ -6,8 +6,9 @@ import re
 
 from rich.text import Text
 
-# C0 controls except tab/newline, DEL, and C1 controls (which include CSI).
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# C0 controls except tab/newline, DEL, C1 controls (which include CSI), and the
+# bidirectional overrides and isolates that can reorder what a reader sees.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
 def _visible(match: re.Match[str]) -> str:
@@ -16,6 +17,8 @@ def _visible(match: re.Match[str]) -> str:
         return "␛"
     if code < 0x20:
         return chr(0x2400 + code)  # the Unicode "control picture" for the character
+    if code > 0xFF:
+        return f"<U+{code:04X}>"
     return f"\\x{code:02x}"
 
 
