@@ -42,12 +42,40 @@ class User(SQLModel, table=True):
 
 class Client(SQLModel, table=True):
     __tablename__ = "clients"
+    # Caseload windows come straight off these (scope, status, sort key..., id)
+    # indexes for every sort of queries.caseload_page, and counts are covered by
+    # them; the (scope, name) ones serve the list when no status is chosen.
     __table_args__ = (
         Index("ix_clients_cm_name", "care_manager_id", "family_name", "given_name", "id"),
         Index("ix_clients_chw_name", "chw_id", "family_name", "given_name", "id"),
         Index("ix_clients_name", "family_name", "given_name", "id"),
-        Index("ix_clients_cm_last_contact", "care_manager_id", "last_contact_at"),
-        Index("ix_clients_cm_risk", "care_manager_id", "risk_tier"),
+        Index(
+            "ix_clients_cm_status_name",
+            "care_manager_id",
+            "status",
+            "family_name",
+            "given_name",
+            "id",
+        ),
+        Index(
+            "ix_clients_cm_status_risk",
+            "care_manager_id",
+            "status",
+            "risk_tier",
+            "family_name",
+            "given_name",
+            "id",
+        ),
+        Index("ix_clients_cm_status_last", "care_manager_id", "status", "last_contact_at", "id"),
+        Index("ix_clients_cm_status_dob", "care_manager_id", "status", "dob", "id"),
+        Index("ix_clients_chw_status_name", "chw_id", "status", "family_name", "given_name", "id"),
+        Index("ix_clients_status_name", "status", "family_name", "given_name", "id"),
+        Index(
+            "ix_clients_status_risk", "status", "risk_tier", "family_name", "given_name", "id"
+        ),
+        Index("ix_clients_status_last", "status", "last_contact_at", "id"),
+        Index("ix_clients_status_dob", "status", "dob", "id"),
+        Index("ix_clients_program", "program"),
     )
     id: int | None = Field(default=None, primary_key=True)
     mrn: str | None = Field(default=None, unique=True)

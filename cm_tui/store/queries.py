@@ -12,7 +12,6 @@ from sqlalchemy import (
     Integer,
     Select,
     and_,
-    case,
     false,
     func,
     literal,
@@ -40,8 +39,6 @@ from cm_tui.store.types import UTCDateTime, utcnow
 from cm_tui.store.vocab import OPEN_NEED_STATUSES
 
 PAGE = 100
-EPOCH = datetime(1900, 1, 1, tzinfo=utcnow().tzinfo)
-FAR_DATE = date(9999, 12, 31)
 
 SortKey = Literal["name", "risk", "last_contact", "age"]
 SORT_LABELS: dict[str, str] = {
@@ -132,23 +129,43 @@ def name_search_clause(session: Session, text_: str) -> ColumnElement[bool] | No
 # ---------------------------------------------------------------- caseload
 
 
-def _risk_rank() -> Any:
-    return case(
-        (col(Client.risk_tier) == "high", 0), (col(Client.risk_tier) == "rising", 1), else_=2
-    )
+@dataclass(frozen=True)
+class _Phase:
+    """One stretch of a sort order that an index delivers as it is stored.
+
+    A sort is a list of phases, read one after another: ``where`` picks the rows
+    of the phase, ``order`` (never NULL within it, ending with the id) orders them.
+    Splitting the order this way, instead of sorting on an expression such as
+    ``CASE risk_tier ...`` or ``coalesce(dob, ...)``, lets every window come
+    straight off an index (scope, status, column, ..., id): no sort of the
+    whole caseload per keystroke, whatever its size.
+    """
+
+    where: tuple[ColumnElement[bool], ...]
+    order: tuple[Any, ...]
 
 
-def _sort_columns(sort: SortKey) -> list[Any]:
-    if sort == "risk":
-        return [_risk_rank(), Client.family_name, Client.given_name, Client.id]
-    if sort == "last_contact":
-        return [
-            func.coalesce(Client.last_contact_at, literal(EPOCH, UTCDateTime)),
-            Client.id,
+def _phases(sort: SortKey) -> list[_Phase]:
+    name = (col(Client.family_name), col(Client.given_name), col(Client.id))
+    if sort == "risk":  # high first, then rising, then low; unknown tiers last
+        tiers = [
+            _Phase((col(Client.risk_tier) == tier,), name) for tier in ("high", "rising", "low")
         ]
-    if sort == "age":
-        return [func.coalesce(Client.dob, literal(FAR_DATE)), Client.id]
-    return [Client.family_name, Client.given_name, Client.id]
+        other = col(Client.risk_tier).not_in(("high", "rising", "low"))
+        return [*tiers, _Phase((other,), (col(Client.risk_tier), *name))]
+    if sort == "last_contact":  # never contacted first, then longest ago first
+        last = col(Client.last_contact_at)
+        return [
+            _Phase((last.is_(None),), (col(Client.id),)),
+            _Phase((last.is_not(None),), (last, col(Client.id))),
+        ]
+    if sort == "age":  # oldest first (earliest date of birth); unknown last
+        dob = col(Client.dob)
+        return [
+            _Phase((dob.is_not(None),), (dob, col(Client.id))),
+            _Phase((dob.is_(None),), (col(Client.id),)),
+        ]
+    return [_Phase((), name)]
 
 
 def _bound(value: Any) -> Any:
@@ -189,18 +206,28 @@ def caseload_page(
     limit: int = PAGE,
     now: datetime | None = None,
 ) -> list[CaseloadRow]:
-    """One window of the caseload, starting after the keyset cursor ``after``."""
+    """One window of the caseload, starting after the keyset cursor ``after``.
+
+    A cursor is ``(phase, *order values)`` of the last row shown (see :class:`_Phase`).
+    """
     now = now or utcnow()
-    keys = _sort_columns(sort)
-    stmt: Select[Any] = select(Client.id, *keys).where(*_caseload_where(session, viewer, flt, now))
-    if after is not None:
-        stmt = stmt.where(tuple_(*keys) > tuple_(*[_bound(v) for v in after]))
-    stmt = stmt.order_by(*keys).limit(limit)
-    page = session.execute(stmt).all()
+    where = _caseload_where(session, viewer, flt, now)
+    phases = _phases(sort)
+    start = 0 if after is None else int(after[0])
+    page: list[tuple[int, tuple[Any, ...]]] = []
+    for number in range(start, len(phases)):
+        phase = phases[number]
+        stmt: Select[Any] = select(col(Client.id), *phase.order).where(*where, *phase.where)
+        if after is not None and number == start:
+            stmt = stmt.where(tuple_(*phase.order) > tuple_(*[_bound(v) for v in after[1:]]))
+        stmt = stmt.order_by(*phase.order).limit(limit - len(page))
+        page.extend((r[0], (number, *r[1:])) for r in session.execute(stmt).all())
+        if len(page) >= limit:
+            break
     if not page:
         return []
-    ids = [r[0] for r in page]
-    cursors = {r[0]: tuple(r[1:]) for r in page}
+    ids = [i for i, _ in page]
+    cursors = dict(page)
     details = {row.id: row for row in _caseload_details(session, ids)}
     return [replace(details[i], cursor=cursors[i]) for i in ids if i in details]
 
@@ -277,11 +304,20 @@ def has_clients(session: Session) -> bool:
     return session.execute(select(Client.id).limit(1)).first() is not None
 
 
-def programs_in_use(session: Session) -> list[str]:
-    rows = session.execute(
-        select(Client.program).where(col(Client.program).is_not(None)).distinct().limit(50)
-    ).all()
-    return sorted(r[0] for r in rows)
+def programs_in_use(session: Session, limit: int = 50) -> list[str]:
+    """The distinct programmes, one index seek each (a loose index scan), not a table scan."""
+    found: list[str] = []
+    last: str | None = None
+    while len(found) < limit:
+        stmt = select(func.min(Client.program)).where(col(Client.program).is_not(None))
+        if last is not None:
+            stmt = stmt.where(col(Client.program) > last)
+        value = session.execute(stmt).scalar_one_or_none()
+        if value is None:
+            break
+        found.append(value)
+        last = value
+    return found
 
 
 # ---------------------------------------------------------------- client brief

@@ -4,7 +4,7 @@ Kept as plain constants so the start path can tell "up to date" without importin
 Alembic. A test checks that these match the migration scripts.
 """
 
-KNOWN_REVISIONS: tuple[str, ...] = ("0001_baseline",)
+KNOWN_REVISIONS: tuple[str, ...] = ("0001_baseline", "0002_caseload_indexes")
 SCHEMA_HEAD = KNOWN_REVISIONS[-1]
 
 
