@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import time
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 from sqlmodel import Session, col, func, select
 
 from cm_tui.store import audit
@@ -15,6 +14,9 @@ from cm_tui.store.db import Store
 from cm_tui.store.models import User
 from cm_tui.store.types import utcnow
 from cm_tui.store.vocab import ROLES
+
+if TYPE_CHECKING:
+    from argon2 import PasswordHasher
 
 MIN_PASSWORD = 8
 
@@ -25,6 +27,9 @@ class AuthError(Exception):
 
 @lru_cache(maxsize=1)
 def _hasher() -> PasswordHasher:
+    # Imported here: a demo start or an open session never needs argon2 to paint.
+    from argon2 import PasswordHasher
+
     return PasswordHasher()  # argon2id with the library's current recommended parameters
 
 
@@ -35,6 +40,8 @@ def hash_password(password: str) -> str:
 def check_password(password_hash: str | None, password: str) -> bool:
     if not password_hash:
         return False
+    from argon2.exceptions import InvalidHashError, VerificationError
+
     try:
         return _hasher().verify(password_hash, password)
     except (VerificationError, InvalidHashError):

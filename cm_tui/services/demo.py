@@ -33,6 +33,7 @@ from typing import Any
 from sqlalchemy import Table, func, select, text
 from sqlmodel import Session
 
+from cm_tui.services.demo_accounts import DEMO_DISPLAY_NAME, DEMO_PASSWORD, DEMO_USERNAME
 from cm_tui.store import audit
 from cm_tui.store.db import Store
 from cm_tui.store.models import (
@@ -51,9 +52,6 @@ from cm_tui.store.models import (
 )
 from cm_tui.store.types import utcnow
 
-DEMO_PASSWORD = "demo"
-DEMO_USERNAME = "demo"  # the care manager that `cm-tui --demo` signs in as
-DEMO_DISPLAY_NAME = "Maria Alvarez, RN"
 ORG_TIMEZONE = "America/Los_Angeles"  # business hours of the synthetic organisation
 
 CHUNK_CLIENTS = 2000  # clients (and all their history) per transaction
