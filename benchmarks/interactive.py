@@ -1,0 +1,304 @@
+"""In-process measurements with Textual's Pilot on the benchmark database.
+
+Every figure runs from the user's action (a key, a pushed screen) to the first
+frame the app composes once the result is on screen: workers done, table
+layout done. Frames are caught where Textual hands them to the driver
+(`App._display`), so the cost of rendering the rows is included.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import statistics
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from textual.app import App
+from textual.screen import Screen
+from textual.widgets import DataTable
+from textual.worker import WorkerState
+
+WAIT_S = 60.0
+ACTIVE = (WorkerState.PENDING, WorkerState.RUNNING)
+
+
+@dataclass
+class Samples:
+    name: str
+    seconds: list[float] = field(default_factory=list)
+    note: str = ""
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.seconds)
+
+    @property
+    def worst(self) -> float:
+        return max(self.seconds)
+
+
+class FrameWatch:
+    """Records the first frame displayed while a condition holds."""
+
+    def __init__(self, app: App[Any]) -> None:
+        self.app = app
+        self.condition: Callable[[], bool] | None = None
+        self.hit_at: float | None = None
+        self.event = asyncio.Event()
+        original = app._display
+
+        def _display(screen: Screen[Any], renderable: Any) -> None:
+            hit = False
+            if self.condition is not None and renderable is not None:
+                try:
+                    hit = self.condition()
+                except Exception:
+                    hit = False
+            original(screen, renderable)
+            if hit and self.hit_at is None:
+                self.hit_at = time.perf_counter()
+                self.event.set()
+
+        app._display = _display  # type: ignore[method-assign]
+
+        # Finished workers leave app.workers; remember every worker that starts.
+        self.started: list[Any] = []
+        add_worker = app.workers.add_worker
+
+        def _add_worker(worker: Any, start: bool = True, exclusive: bool = True) -> None:
+            self.started.append(worker)
+            add_worker(worker, start, exclusive)
+
+        app.workers.add_worker = _add_worker  # type: ignore[method-assign]
+
+    def mark(self) -> int:
+        """A point in the worker history: workers started later count as "new"."""
+        return len(self.started)
+
+    def new_workers(self, since: int, screen: Screen[Any]) -> list[Any]:
+        return [w for w in self.started[since:] if getattr(w, "node", None) is screen]
+
+    async def timed(
+        self, action: Callable[[], Awaitable[None] | None], condition: Callable[[], bool]
+    ) -> float:
+        """Seconds from the start of ``action`` to the first frame where ``condition`` holds."""
+        self.condition = condition
+        self.hit_at = None
+        self.event.clear()
+        started = time.perf_counter()
+        result = action()
+        if result is not None:
+            await result
+        try:
+            await asyncio.wait_for(self.event.wait(), WAIT_S)
+        finally:
+            self.condition = None
+        assert self.hit_at is not None
+        return self.hit_at - started
+
+
+def _workers_of(app: App[Any], screen: Screen[Any]) -> list[Any]:
+    return [w for w in app.workers if getattr(w, "node", None) is screen]
+
+
+def screen_ready(
+    app: App[Any],
+    screen_type: type[Screen[Any]] | tuple[type[Screen[Any]], ...],
+    *,
+    rows_in: str | None = None,
+    watch: FrameWatch | None = None,
+    since: int | None = None,
+) -> Callable[[], bool]:
+    """The current screen is of this type, its workers are done and its tables laid out.
+
+    ``rows_in``: the id of a table that must hold rows. ``watch``/``since``: a
+    worker of this screen must have started after ``watch.mark()`` and finished.
+    """
+
+    def ready() -> bool:
+        screen = app.screen
+        if not isinstance(screen, screen_type) or not screen.is_mounted:
+            return False
+        workers = _workers_of(app, screen)
+        if any(w.state in ACTIVE for w in workers):
+            return False
+        if watch is not None and since is not None:
+            fresh = watch.new_workers(since, screen)
+            if not fresh or any(w.state in ACTIVE for w in fresh):
+                return False
+        for table in screen.query(DataTable):
+            if table._require_update_dimensions:
+                return False
+        if rows_in is not None:
+            table = screen.query_one(f"#{rows_in}", DataTable)
+            if table.row_count == 0:
+                return False
+        return True
+
+    return ready
+
+
+async def settle(pilot: Any, app: App[Any]) -> None:
+    """Wait until no worker of any screen runs."""
+    deadline = time.monotonic() + WAIT_S
+    while time.monotonic() < deadline:
+        await pilot.pause(0.01)
+        if not any(w.state in ACTIVE for w in app.workers):
+            await pilot.pause()
+            return
+    raise TimeoutError("workers did not finish")
+
+
+@dataclass
+class InteractiveResults:
+    screens: list[Samples]
+    search: Samples
+    followup_queue: Samples | None
+    followup_note: str
+
+
+async def measure(
+    db: str,
+    *,
+    repeats: int = 5,
+    search_words: list[str],
+    followup_user: str | None = None,
+) -> InteractiveResults:
+    from cm_tui.app import make_app
+    from cm_tui.config import Settings
+    from cm_tui.screens.caseload import CaseloadScreen
+    from cm_tui.screens.client import ClientScreen
+    from cm_tui.screens.help import HelpScreen
+    from cm_tui.screens.login import LockScreen, LoginScreen
+
+    settings = Settings(idle_lock_minutes=0)
+    app = make_app(db=db, demo=True, settings=settings)
+    screens: dict[str, Samples] = {
+        name: Samples(name)
+        for name in ("caseload", "client brief", "help", "login", "lock", "command palette")
+    }
+    search = Samples("search keystroke")
+    async with app.run_test(size=(120, 40)) as pilot:
+        watch = FrameWatch(app)
+        await settle(pilot, app)
+        while not isinstance(app.screen, CaseloadScreen):
+            await pilot.pause(0.05)
+        await settle(pilot, app)
+        caseload = app.screen
+
+        for i in range(repeats):
+            # caseload: a fresh screen, first window of rows painted
+            seconds = await watch.timed(
+                lambda: app.push_screen(CaseloadScreen()),
+                screen_ready(
+                    app, CaseloadScreen, rows_in="caseload", watch=watch, since=watch.mark()
+                ),
+            )
+            screens["caseload"].seconds.append(seconds)
+            app.pop_screen()
+            await settle(pilot, app)
+
+            # client brief: enter on a caseload row, brief and timeline painted
+            table = caseload.query_one("#caseload", DataTable)
+            table.move_cursor(row=min(i * 7, table.row_count - 1), animate=False)
+            await pilot.pause()
+            seconds = await watch.timed(
+                lambda: pilot.press("enter"),
+                screen_ready(app, ClientScreen, watch=watch, since=watch.mark()),
+            )
+            screens["client brief"].seconds.append(seconds)
+            await pilot.press("escape")
+            await settle(pilot, app)
+
+            seconds = await watch.timed(
+                lambda: pilot.press("question_mark"), screen_ready(app, HelpScreen)
+            )
+            screens["help"].seconds.append(seconds)
+            await pilot.press("escape")
+            await settle(pilot, app)
+
+            seconds = await watch.timed(
+                lambda: app.push_screen(LoginScreen()), screen_ready(app, LoginScreen)
+            )
+            screens["login"].seconds.append(seconds)
+            app.pop_screen()
+            await settle(pilot, app)
+
+            seconds = await watch.timed(
+                lambda: pilot.press("ctrl+l"), screen_ready(app, LockScreen)
+            )
+            screens["lock"].seconds.append(seconds)
+            app.pop_screen()
+            app.locked = False
+            await settle(pilot, app)
+
+            from textual.command import CommandPalette
+
+            seconds = await watch.timed(
+                lambda: pilot.press("ctrl+p"), screen_ready(app, CommandPalette)
+            )
+            screens["command palette"].seconds.append(seconds)
+            await pilot.press("escape")
+            await settle(pilot, app)
+
+        # search as you type, letter by letter, on the caseload
+        await pilot.press("slash")
+        await settle(pilot, app)
+        for word in search_words:
+            for ch in word:
+                seconds = await watch.timed(
+                    lambda ch=ch: pilot.press(ch),
+                    screen_ready(app, CaseloadScreen, watch=watch, since=watch.mark()),
+                )
+                search.seconds.append(seconds)
+            for _ in word:
+                await pilot.press("backspace")
+            await settle(pilot, app)
+        search.note = f"{len(search.seconds)} keystrokes: " + ", ".join(
+            repr(w) for w in search_words
+        )
+
+        followups, note = await _followup_queue(app, pilot, watch, repeats)
+    with contextlib.suppress(Exception):
+        app.store.close()
+    return InteractiveResults(list(screens.values()), search, followups, note)
+
+
+async def _followup_queue(
+    app: App[Any], pilot: Any, watch: FrameWatch, repeats: int
+) -> tuple[Samples | None, str]:
+    """The follow-up queue (issue 6): measured through its key `f` once it exists."""
+    import importlib.util
+
+    names = [
+        n
+        for n in ("cm_tui.screens.followups", "cm_tui.screens.queue", "cm_tui.screens.followup")
+        if importlib.util.find_spec(n) is not None
+    ]
+    if not names:
+        return None, "not built yet (issue 6)"
+    samples = Samples("follow-up queue")
+    base = app.screen
+    for _ in range(repeats):
+        since = watch.mark()
+
+        def opened(since: int = since) -> bool:
+            screen = app.screen
+            return (
+                screen is not base
+                and "follow" in type(screen).__name__.lower()
+                and screen_ready(app, type(screen), watch=watch, since=since)()
+            )
+
+        seconds = await watch.timed(lambda: pilot.press("f"), opened)
+        samples.seconds.append(seconds)
+        await pilot.press("escape")
+        await settle(pilot, app)
+    return samples, "team queue of the signed-in user's organisation"
+
+
+def run(db: str, *, repeats: int, search_words: list[str]) -> InteractiveResults:
+    return asyncio.run(measure(db, repeats=repeats, search_words=search_words))
