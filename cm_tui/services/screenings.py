@@ -82,6 +82,7 @@ class Subject:
     client_id: int
     name: str
     in_progress: tuple[InProgress, ...] = ()
+    care_manager: str | None = None  # who the proposed follow-ups are assigned to
 
     def resumable(self, script_id: str) -> InProgress | None:
         for s in self.in_progress:
@@ -217,7 +218,11 @@ def _subject(session: Session, client: Client) -> Subject:
                 sum(1 for a in answers if a.declined),
             )
         )
-    return Subject(client.id or 0, display_name(client), tuple(pending))
+    care_manager = None
+    if client.care_manager_id is not None:
+        cm = session.get(User, client.care_manager_id)
+        care_manager = cm.display_name if cm is not None else None
+    return Subject(client.id or 0, display_name(client), tuple(pending), care_manager)
 
 
 def _answers_of(
@@ -445,8 +450,11 @@ def _save_draft(
     screening_id: int,
     position: str | None = None,
     typed: Mapping[str, str] | None = None,
+    answered: str | None = None,
 ) -> None:
     draft = _draft(session, viewer, screening_id)
+    if draft is None and position is None and typed is None:
+        return
     if draft is None:
         draft = Draft(user_id=viewer.id, kind=DRAFT_KIND, key=str(screening_id), payload={})
     payload = dict(draft.payload or {})
@@ -454,6 +462,9 @@ def _save_draft(
         payload["position"] = position
     if typed is not None:
         payload["typed"] = {k: v for k, v in typed.items() if v}
+    if answered is not None and answered in payload.get("typed", {}):
+        # what was half-typed for this question is now its answer
+        payload["typed"] = {k: v for k, v in payload["typed"].items() if k != answered}
     draft.payload = payload  # a new dict: the JSON column sees the change
     draft.updated_at = utcnow()
     session.add(draft)
@@ -511,8 +522,7 @@ def save_answer(
         row.declined = declined
         row.answered_at = utcnow()
         session.add(row)
-        if position is not None:
-            _save_draft(session, viewer, screening_id, position)
+        _save_draft(session, viewer, screening_id, position, answered=item_id)
         audit.record(
             session,
             action="update",
