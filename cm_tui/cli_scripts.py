@@ -10,8 +10,6 @@ from pathlib import Path
 
 import click
 
-from cm_tui.screening import check_file, list_scripts, load_script
-
 
 def _custom_dir(option: str | None) -> Path | None:
     """`--dir`, else `scripts_dir` from the config file, else no custom folder."""
@@ -41,6 +39,8 @@ def scripts() -> None:
 )
 def list_command(directory: str | None) -> None:
     """List built-in scripts and the custom scripts in the scripts folder."""
+    from cm_tui.screening import list_scripts
+
     folder = _custom_dir(directory)
     infos = list_scripts(folder)
     width = max(len(i.id) for i in infos)
@@ -64,6 +64,8 @@ def list_command(directory: str | None) -> None:
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 def check_command(file: Path) -> None:
     """Validate a script file; print each problem as FILE:LINE: item X: message."""
+    from cm_tui.screening import check_file, load_script
+
     problems = check_file(file)
     if problems:
         for problem in problems:
