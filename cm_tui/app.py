@@ -43,8 +43,9 @@ class CmTuiApp(App[None]):
     ) -> None:
         super().__init__()
         from cm_tui.commands import ClientCommands
+        from cm_tui.contact_commands import ContactCommands
 
-        self.COMMANDS = self.COMMANDS | {ClientCommands}
+        self.COMMANDS = self.COMMANDS | {ClientCommands, ContactCommands}
         self.store = store
         self.demo = demo
         self.requested_user = user
@@ -113,12 +114,33 @@ class CmTuiApp(App[None]):
     def action_caseload(self) -> None:
         from cm_tui.screens.caseload import CaseloadScreen
 
-        if self.viewer is None or self.locked:
+        if self.viewer is None or self.locked or not self._may_leave():
             return
         while len(self.screen_stack) > 1 and not isinstance(self.screen, CaseloadScreen):
             self.pop_screen()
         if not isinstance(self.screen, CaseloadScreen):
             self.push_screen(CaseloadScreen())
+
+    def _may_leave(self) -> bool:
+        """A form with typed text (the contact log) is finished or cancelled first."""
+        if getattr(self.screen, "blocks_navigation", False):
+            self.notify("Save (ctrl+s) or cancel (escape) the open form first.")
+            return False
+        return True
+
+    def action_log_inbound(self) -> None:
+        """Someone is calling: find them (name, phone, MRN), then log the call."""
+        from cm_tui.screens.contact_form import open_contact_form
+        from cm_tui.screens.inbound import ClientPicker
+
+        if self.viewer is None or self.locked or not self._may_leave():
+            return
+
+        def picked(client_id: int | None) -> None:
+            if client_id is not None:
+                open_contact_form(self.screen, client_id, direction="inbound")
+
+        self.push_screen(ClientPicker(), picked)
 
     def action_help(self) -> None:
         from cm_tui.screens.help import HelpScreen
@@ -176,6 +198,11 @@ class CmTuiApp(App[None]):
             yield SystemCommand("Caseload", "Your list of clients (c)", self.action_caseload)
             yield SystemCommand(
                 "Lock now", "Hide everything until your password (ctrl+l)", self.action_lock
+            )
+            yield SystemCommand(
+                "Log inbound call",
+                "Someone is calling: find them by name, phone or MRN, log it, promise a callback",
+                self.action_log_inbound,
             )
         yield SystemCommand("Keys", "All keys of this screen (?)", self.action_help)
         yield SystemCommand("Quit", "Leave cm-tui (ctrl+q)", self.action_quit)

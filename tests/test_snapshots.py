@@ -125,3 +125,88 @@ def test_seeding_progress(snap_compare: Any, tmp_path: Path) -> None:
         await pilot.pause()
 
     assert snap_compare(app, terminal_size=(100, 30), run_before=run_before)
+
+
+# ---------------------------------------------------------------- contact log
+
+
+async def _typed_contact(pilot: Any) -> None:
+    from cm_tui.screens.contact_form import ContactForm
+
+    await _on_caseload(pilot)
+    await pilot.press("l")
+    await _until(pilot, lambda: isinstance(pilot.app.screen, ContactForm))
+    await pilot.press(*"Spoke with pt. BP log 130s/80s. [bold]not bold[/bold]", "enter")
+    await pilot.press(*"Refill due Fri.", "tab", "1", "0", "tab", *"+2w")
+    await _until(pilot, lambda: "Wed 9 Dec" in str(pilot.app.screen.query_one("#due-echo").content))
+
+
+def test_contact_form_80x24(snap_compare: Any, tmp_path: Path) -> None:
+    assert snap_compare(
+        build_app(tmp_path / "d.db"), terminal_size=(80, 24), run_before=_typed_contact
+    )
+
+
+def test_contact_form_160x50(snap_compare: Any, tmp_path: Path) -> None:
+    assert snap_compare(
+        build_app(tmp_path / "d.db"), terminal_size=(160, 50), run_before=_typed_contact
+    )
+
+
+def test_contact_form_inbound_with_callback(snap_compare: Any, tmp_path: Path) -> None:
+    async def run_before(pilot: Any) -> None:
+        from cm_tui.screens.contact_form import ContactForm
+
+        await _on_caseload(pilot)
+        pilot.app.action_log_inbound()
+        await pilot.pause()
+        await pilot.press(*"MRN1002")
+        await _until(pilot, lambda: len(getattr(pilot.app.screen, "found", [])) == 1)
+        await pilot.press("enter")
+        await _until(pilot, lambda: isinstance(pilot.app.screen, ContactForm))
+        await pilot.press(*"Pharmacy says refill ready", *["tab"] * 8, "y", "tab", "tab")
+        await pilot.pause()
+
+    assert snap_compare(
+        build_app(tmp_path / "d.db"), terminal_size=(100, 30), run_before=run_before
+    )
+
+
+def test_contact_form_invalid_due(snap_compare: Any, tmp_path: Path) -> None:
+    async def run_before(pilot: Any) -> None:
+        from cm_tui.screens.contact_form import ContactForm
+
+        await _on_caseload(pilot)
+        await pilot.press("l")
+        await _until(pilot, lambda: isinstance(pilot.app.screen, ContactForm))
+        await pilot.press(*"LVM", "tab", "tab", *"next blursday", "ctrl+s")
+        await pilot.pause()
+
+    assert snap_compare(
+        build_app(tmp_path / "d.db"), terminal_size=(100, 30), run_before=run_before
+    )
+
+
+def test_discard_question(snap_compare: Any, tmp_path: Path) -> None:
+    async def run_before(pilot: Any) -> None:
+        await _typed_contact(pilot)
+        await pilot.press("escape")
+        await pilot.pause()
+
+    assert snap_compare(
+        build_app(tmp_path / "d.db"), terminal_size=(100, 30), run_before=run_before
+    )
+
+
+def test_addendum_form(snap_compare: Any, tmp_path: Path) -> None:
+    async def run_before(pilot: Any) -> None:
+        from cm_tui.screens.addendum import AddendumForm
+
+        await _on_client(pilot)
+        await pilot.press("a")
+        await _until(pilot, lambda: isinstance(pilot.app.screen, AddendumForm))
+        await pilot.press(*"Correction: refill is due Thursday.")
+
+    assert snap_compare(
+        build_app(tmp_path / "d.db"), terminal_size=(100, 30), run_before=run_before
+    )

@@ -53,6 +53,7 @@ class CaseloadScreen(BaseScreen[None]):
     BINDINGS = [
         Binding("slash", "focus_search", "Search"),
         Binding("enter", "open_client", "Open", show=True),
+        Binding("l", "log_contact", "Log contact"),
         Binding("o", "cycle_sort", "Sort"),
         Binding("a", "toggle_everyone", "Mine/all", show=False),
         Binding("escape", "leave_search", "Back to list", show=False),
@@ -295,6 +296,18 @@ class CaseloadScreen(BaseScreen[None]):
 
         self.app.push_screen(ClientScreen(client_id))
 
+    def action_log_contact(self) -> None:
+        from cm_tui.screens.contact_form import open_contact_form
+
+        client_id = self._highlighted_id()
+        if client_id is not None:
+            open_contact_form(self, client_id)
+
+    def contact_logged(self, _logged: Any) -> None:
+        """A contact was saved (from here or anywhere): the row's last contact moved."""
+        if self._rows:
+            self.reload()
+
     def action_cycle_sort(self) -> None:
         nxt = SORTS[(SORTS.index(self.sort) + 1) % len(SORTS)]
         self.query_one("#sort", Select).value = nxt
@@ -329,6 +342,13 @@ class CaseloadScreen(BaseScreen[None]):
         ]
         cmds.append(
             SystemCommand("Search caseload", "Focus the search box (/)", self.action_focus_search)
+        )
+        cmds.append(
+            SystemCommand(
+                "Log contact",
+                "Log a call or visit with the highlighted client (l)",
+                self.action_log_contact,
+            )
         )
         if self.app.viewer and self.app.viewer.sees_everyone:
             cmds.append(

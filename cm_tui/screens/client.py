@@ -2,24 +2,27 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
 from rich.console import Group
 from rich.text import Text
 from textual import on, work
-from textual.app import ComposeResult
+from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Footer, Header, Select, Static
 from textual.widgets.data_table import ColumnKey
 
+from cm_tui.screens.addendum import describe_entry
 from cm_tui.screens.base import BaseScreen
 from cm_tui.services.clients import NotAllowed, view_client
-from cm_tui.store import queries
+from cm_tui.store import contact_queries, queries
+from cm_tui.store.contact_queries import TimelineFilter
 from cm_tui.store.queries import ClientBrief, TimelineEntry
 from cm_tui.store.types import utcnow
-from cm_tui.store.vocab import label
+from cm_tui.store.vocab import CONTACT_METHODS, OUTCOMES, PARTIES, label
 from cm_tui.widgets import cells
 from cm_tui.widgets.list_table import ListTable
 from cm_tui.widgets.safe import literal
@@ -33,6 +36,8 @@ class ClientScreen(BaseScreen[None]):
     CSS_PATH = "client.tcss"
     BINDINGS = [
         Binding("escape", "back", "Back"),
+        Binding("l", "log_contact", "Log contact"),
+        Binding("a", "addendum", "Addendum"),
     ]
 
     def __init__(self, client_id: int) -> None:
@@ -42,6 +47,9 @@ class ClientScreen(BaseScreen[None]):
         self._entries: list[TimelineEntry] = []
         self._more = False
         self._loading = False
+        self.timeline_filter = TimelineFilter()
+        self._timeline_generation = 0
+        self._filtered_count: int | None = None
 
     def compose(self) -> ComposeResult:
         yield Header(show_clock=self.app.show_clock)
@@ -57,7 +65,20 @@ class ClientScreen(BaseScreen[None]):
                     yield Static(id="needs")
                 with Vertical(id="screenings-box"):
                     yield Static(id="screenings")
-        yield Static("Contacts", id="timeline-title", classes="panel-title")
+        with Horizontal(id="timeline-bar"):
+            yield Static("Contacts", id="timeline-title", classes="panel-title")
+            yield Select(
+                [(label(m), m) for m in CONTACT_METHODS],
+                prompt="Method",
+                id="tl-method",
+                compact=True,
+            )
+            yield Select(
+                [(label(p), p) for p in PARTIES], prompt="With", id="tl-party", compact=True
+            )
+            yield Select(
+                [(label(o), o) for o in OUTCOMES], prompt="Outcome", id="tl-outcome", compact=True
+            )
         yield ListTable(id="timeline")
         yield Static(id="detail")
         yield Footer()
@@ -84,6 +105,8 @@ class ClientScreen(BaseScreen[None]):
         self._load_brief()
 
     def on_resize(self) -> None:
+        self.set_class(self.size.width < 100, "-narrow")
+        self.set_class(self.size.height >= 40, "-tall")
         self._fit_note_column()
 
     def _fit_note_column(self) -> None:
@@ -101,34 +124,76 @@ class ClientScreen(BaseScreen[None]):
     # ------------------------------------------------------------ loading
 
     @work(thread=True, exclusive=True, group="client", exit_on_error=False)
-    def _load_brief(self) -> None:
+    def _load_brief(self, audited: bool = True) -> None:
+        """The brief and the first window of contacts. The first load is the audited
+        view; refreshes after this user's own change re-read without a new event."""
         viewer = self.app.viewer
-        try:
-            brief = view_client(self.app.store, viewer, self.client_id)
-        except NotAllowed as exc:
-            self.app.call_from_thread(self._refused, str(exc))
-            return
+        if audited:
+            try:
+                brief = view_client(self.app.store, viewer, self.client_id)
+            except NotAllowed as exc:
+                self.app.call_from_thread(self._refused, str(exc))
+                return
+        else:
+            with self.app.store.read() as session:
+                found = queries.client_brief(session, viewer, self.client_id)
+            if found is None:
+                self.app.call_from_thread(
+                    self._refused, "You no longer have access to this record."
+                )
+                return
+            brief = found
+        flt, generation = self.timeline_filter, self._timeline_generation
         with self.app.store.read() as session:
-            entries = queries.contact_timeline(session, self.client_id, None, TIMELINE_PAGE + 1)
-        self.app.call_from_thread(self._show_brief, brief, entries)
+            entries = contact_queries.timeline(
+                session, self.client_id, flt, None, TIMELINE_PAGE + 1
+            )
+            count = (
+                contact_queries.timeline_count(session, self.client_id, flt) if flt.active else None
+            )
+        self.app.call_from_thread(self._show_brief, brief, entries, count, generation)
+
+    @work(thread=True, exclusive=True, group="timeline", exit_on_error=False)
+    def _load_timeline(self, generation: int) -> None:
+        """The first window again (the filter changed)."""
+        flt = self.timeline_filter
+        with self.app.store.read() as session:
+            entries = contact_queries.timeline(
+                session, self.client_id, flt, None, TIMELINE_PAGE + 1
+            )
+            count = (
+                contact_queries.timeline_count(session, self.client_id, flt) if flt.active else None
+            )
+        self.app.call_from_thread(self._show_timeline, entries, count, generation)
 
     @work(thread=True, exclusive=True, group="timeline", exit_on_error=False)
     def _load_more(self, before: tuple[datetime, int]) -> None:
         self._loading = True
+        flt, generation = self.timeline_filter, self._timeline_generation
         try:
             with self.app.store.read() as session:
-                entries = queries.contact_timeline(
-                    session, self.client_id, before, TIMELINE_PAGE + 1
+                entries = contact_queries.timeline(
+                    session, self.client_id, flt, before, TIMELINE_PAGE + 1
                 )
         finally:
             self._loading = False
-        self.app.call_from_thread(self._add_entries, entries)
+        self.app.call_from_thread(self._append_entries, entries, generation)
+
+    def _append_entries(self, entries: list[TimelineEntry], generation: int) -> None:
+        if generation == self._timeline_generation:
+            self._add_entries(entries)
 
     def _refused(self, message: str) -> None:
         self.notify(message, severity="error")
         self.app.pop_screen()
 
-    def _show_brief(self, brief: ClientBrief, entries: list[TimelineEntry]) -> None:
+    def _show_brief(
+        self,
+        brief: ClientBrief,
+        entries: list[TimelineEntry],
+        count: int | None = None,
+        generation: int = 0,
+    ) -> None:
         self.brief = brief
         now = utcnow()
         c = brief.client
@@ -243,12 +308,30 @@ class ClientScreen(BaseScreen[None]):
         )
         self.query_one("#screenings-box").border_title = "Screenings"
 
-        self.query_one("#timeline-title", Static).update(
-            literal(f"Contacts ({brief.contact_count:,}), newest first")
-        )
+        self._show_timeline(entries, count, generation)
+
+    def _show_timeline(
+        self, entries: list[TimelineEntry], count: int | None, generation: int
+    ) -> None:
+        if generation != self._timeline_generation:
+            return  # the filter changed again since this load started
+        self._filtered_count = count
+        self._update_timeline_title()
         self.query_one("#timeline", DataTable).clear()
         self._entries = []
         self._add_entries(entries)
+
+    def _update_timeline_title(self) -> None:
+        total = self.brief.contact_count if self.brief else 0
+        flt = self.timeline_filter
+        if flt.active and self._filtered_count is not None:
+            what = ", ".join(
+                label(v) for v in (flt.method, flt.party, flt.outcome) if v is not None
+            )
+            text = f"Contacts: {self._filtered_count:,} of {total:,} ({what}), newest first"
+        else:
+            text = f"Contacts ({total:,}), newest first"
+        self.query_one("#timeline-title", Static).update(literal(text))
 
     def _add_entries(self, entries: list[TimelineEntry]) -> None:
         self._more = len(entries) > TIMELINE_PAGE
@@ -257,58 +340,39 @@ class ClientScreen(BaseScreen[None]):
         now = utcnow()
         for e in entries:
             c = e.contact
-            note = c.note or ""
-            if e.addenda:
-                note = f"[+{len(e.addenda)} addend.] " + note
-            tl.add_row(
-                cells.when_short(c.occurred_at, now),
-                literal(label(c.method)),
-                Text("out" if c.direction == "outbound" else "in"),
-                literal(label(c.party)),
-                literal(label(c.outcome), "green" if c.outcome == "reached" else ""),
-                Text(str(c.duration_min) if c.duration_min is not None else "—"),
-                literal(e.author or "—", one_line=True),
-                literal(note, one_line=True),
-                key=str(c.id),
-            )
+            tl.add_row(*self._timeline_cells(e, now), key=str(c.id))
         self._entries.extend(entries)
         if len(self._entries) == len(entries) and entries:
             self._show_detail(0)
         elif not self._entries:
-            self.query_one("#detail", Static).update(Text("No contacts logged yet.", style="dim"))
+            empty = (
+                "No contacts match the filter."
+                if self.timeline_filter.active
+                else "No contacts logged yet."
+            )
+            self.query_one("#detail", Static).update(Text(empty, style="dim"))
+
+    def _timeline_cells(self, e: TimelineEntry, now: datetime) -> list[Any]:
+        c = e.contact
+        note = c.note or ""
+        if e.addenda:
+            note = f"[+{len(e.addenda)} addend.] " + note
+        with_ = Text("✚ PCP", style="bold magenta") if c.party == "pcp" else literal(label(c.party))
+        return [
+            cells.when_short(c.occurred_at, now),
+            literal(label(c.method)),
+            Text("out" if c.direction == "outbound" else "in"),
+            with_,
+            literal(label(c.outcome), "green" if c.outcome == "reached" else ""),
+            Text(str(c.duration_min) if c.duration_min is not None else "—"),
+            literal(e.author or "—", one_line=True),
+            literal(note, one_line=True),
+        ]
 
     def _show_detail(self, index: int) -> None:
         if not 0 <= index < len(self._entries):
             return
-        e = self._entries[index]
-        c = e.contact
-        now = utcnow()
-        parts: list[Any] = [
-            Text.assemble(
-                cells.when(c.occurred_at, now),
-                "  ",
-                literal(label(c.method)),
-                " · ",
-                literal(label(c.outcome)),
-                " · ",
-                literal(e.author or "unknown"),
-                style="bold",
-            ),
-            literal(c.note or "(no note)"),
-        ]
-        for add, who in e.addenda:
-            parts.append(
-                Text.assemble(
-                    "Addendum ",
-                    cells.when(add.created_at, now),
-                    " by ",
-                    literal(who or "unknown"),
-                    ": ",
-                    literal(add.text),
-                    style="italic",
-                )
-            )
-        self.query_one("#detail", Static).update(Group(*parts))
+        self.query_one("#detail", Static).update(describe_entry(self._entries[index]))
 
     @on(DataTable.RowHighlighted, "#timeline")
     def _timeline_moved(self, event: DataTable.RowHighlighted) -> None:
@@ -324,3 +388,127 @@ class ClientScreen(BaseScreen[None]):
 
     def action_back(self) -> None:
         self.app.pop_screen()
+
+    # ------------------------------------------------------------ timeline filter
+
+    @on(Select.Changed, "#tl-method, #tl-party, #tl-outcome")
+    def _filter_changed(self, event: Select.Changed) -> None:
+        value = None if event.value is Select.NULL else str(event.value)
+        field = {"tl-method": "method", "tl-party": "party", "tl-outcome": "outcome"}[
+            event.select.id or ""
+        ]
+        self.set_timeline_filter(replace(self.timeline_filter, **{field: value}))
+
+    def set_timeline_filter(self, flt: TimelineFilter) -> None:
+        if flt == self.timeline_filter:
+            return
+        self.timeline_filter = flt
+        for id_, value in (
+            ("#tl-method", flt.method),
+            ("#tl-party", flt.party),
+            ("#tl-outcome", flt.outcome),
+        ):
+            select = self.query_one(id_, Select)
+            wanted = Select.NULL if value is None else value
+            if select.value != wanted:
+                with select.prevent(Select.Changed):
+                    select.value = wanted
+        self._timeline_generation += 1
+        self._more = False
+        self._load_timeline(self._timeline_generation)
+
+    # ------------------------------------------------------------ contact log
+
+    def action_log_contact(self) -> None:
+        from cm_tui.screens.contact_form import open_contact_form
+
+        open_contact_form(self, self.client_id)
+
+    def contact_logged(self, logged: Any) -> None:
+        """A contact was saved: the brief (last contact, follow-ups) and timeline refresh."""
+        if logged.client_id == self.client_id and self.brief is not None:
+            self._load_brief(audited=False)
+
+    def _highlighted_entry(self) -> TimelineEntry | None:
+        table = self.query_one("#timeline", DataTable)
+        row = table.cursor_row
+        if table.row_count == 0 or not 0 <= row < len(self._entries):
+            return None
+        return self._entries[row]
+
+    def action_addendum(self) -> None:
+        entry = self._highlighted_entry()
+        if entry is None or self.brief is None:
+            self.notify("Highlight a contact in the timeline first.")
+            return
+        self._open_addendum(entry)
+
+    @work(thread=True, group="addendum-open", exit_on_error=False)
+    def _open_addendum(self, entry: TimelineEntry) -> None:
+        from cm_tui.services import drafts
+
+        viewer = self.app.viewer
+        with self.app.store.read() as session:
+            draft = drafts.read_draft(session, viewer.id, drafts.ADDENDUM, str(entry.contact.id))
+        self.app.call_from_thread(self._push_addendum, entry, draft)
+
+    def _push_addendum(self, entry: TimelineEntry, draft: Any) -> None:
+        from cm_tui.screens.addendum import AddendumForm
+
+        if self.app.screen is not self or self.brief is None:
+            return
+        c = self.brief.client
+        name = f"{c.family_name}, {c.given_name}"
+        self.app.push_screen(AddendumForm(entry, name, draft), self._addendum_saved)
+
+    def _addendum_saved(self, added: Any) -> None:
+        if added is not None:
+            self.notify("Addendum saved.", timeout=3)
+            self._refresh_entry(added.contact_id)
+
+    @work(thread=True, group="timeline-entry", exit_on_error=False)
+    def _refresh_entry(self, contact_id: int) -> None:
+        with self.app.store.read() as session:
+            entry = contact_queries.timeline_entry(session, contact_id)
+        if entry is not None:
+            self.app.call_from_thread(self._replace_entry, entry)
+
+    def _replace_entry(self, entry: TimelineEntry) -> None:
+        for i, e in enumerate(self._entries):
+            if e.contact.id == entry.contact.id:
+                self._entries[i] = entry
+                table = self.query_one("#timeline", DataTable)
+                for column, value in zip(
+                    table.columns, self._timeline_cells(entry, utcnow()), strict=True
+                ):
+                    table.update_cell(str(entry.contact.id), column, value)
+                if table.cursor_row == i:
+                    self._show_detail(i)
+                return
+
+    def screen_commands(self) -> list[SystemCommand]:
+        return [
+            SystemCommand(
+                "Log contact", "Log a call or visit with this client (l)", self.action_log_contact
+            ),
+            SystemCommand(
+                "Add addendum",
+                "Add to the highlighted contact's note; the note itself never changes (a)",
+                self.action_addendum,
+            ),
+            SystemCommand(
+                "Contacts: only with the PCP",
+                "Filter the timeline to contacts with the PCP office",
+                lambda: self.set_timeline_filter(TimelineFilter(party="pcp")),
+            ),
+            SystemCommand(
+                "Contacts: only reached",
+                "Filter the timeline to contacts that reached someone",
+                lambda: self.set_timeline_filter(TimelineFilter(outcome="reached")),
+            ),
+            SystemCommand(
+                "Contacts: show all",
+                "Clear the timeline filter",
+                lambda: self.set_timeline_filter(TimelineFilter()),
+            ),
+        ]
