@@ -129,7 +129,7 @@ async def test_ahc_end_to_end_with_declines_quit_resume_complete_accept(tmp_path
 
         # Resume: the list says so, the opt-out is read again, and it goes on at question 5.
         s = await open_screening(pilot)
-        status = str(s.query_one("#scripts", DataTable).get_row_at(0)[3])
+        status = str(s.query_one("#scripts", DataTable).get_row_at(0)[2])
         assert "in progress" in status and "3 answered, 1 declined" in status
         await press(pilot, "enter", until=lambda: s.phase == "optout")
         assert "Resuming" in text(app, "#optout-resume")
@@ -364,12 +364,12 @@ async def test_custom_script_text_is_shown_literally_and_typed_answers_work(
         s = await open_screening(pilot)
         table = s.query_one("#scripts", DataTable)
         titles = [str(table.get_row_at(i)[0]) for i in range(table.row_count)]
-        assert "Custom [red]check-in[/red]" in titles
-        assert "cannot be used" in str(table.get_row_at(titles.index("broken"))[3])
-        table.move_cursor(row=titles.index("broken"))
+        assert "Custom [red]check-in[/red] (custom)" in titles
+        assert "cannot be used" in str(table.get_row_at(titles.index("broken (custom)"))[2])
+        table.move_cursor(row=titles.index("broken (custom)"))
         await press(pilot, "enter")
         assert s.phase == "choose"  # a broken script does not open
-        table.move_cursor(row=titles.index("Custom [red]check-in[/red]"))
+        table.move_cursor(row=titles.index("Custom [red]check-in[/red] (custom)"))
         await press(pilot, "enter", until=lambda: s.phase == "optout")
         assert "[bold]You may skip[/bold] any question.␛[31m" in text(app, "#optout-text")
         await press(pilot, "a", until=lambda: on_question(app, "people"))
@@ -415,4 +415,28 @@ async def test_half_typed_text_survives_leaving(tmp_path: Path) -> None:
         s = await open_screening(pilot, script_id="custom-check", phase="optout")
         await press(pilot, "a", until=lambda: on_question(app, "people"))
         assert s.query_one("#entry", Input).value == "12"
+    app.store.close()
+
+
+# ---------------------------------------------------------------- a save that fails
+
+
+async def test_a_failed_save_is_shown_and_nothing_is_lost_silently(tmp_path: Path) -> None:
+    app = build_app(tmp_path / "demo.db")
+    async with app.run_test(size=SIZE) as pilot:
+        s = await open_screening(pilot, script_id="hunger-vital-sign", phase="optout")
+        await press(pilot, "a", until=lambda: on_question(app, "food_worry"))
+        await press(pilot, "1", until=lambda: on_question(app, "food_ran_out"))
+        # Someone else records the screening as declined meanwhile (another window).
+        with app.store.write() as session:
+            row = session.get(Screening, s.state.screening_id)
+            assert row is not None
+            row.status = "declined"
+            session.add(row)
+        await press(pilot, "2", until=lambda: isinstance(app.screen, CaseloadScreen))
+        messages = [n.message for n in app._notifications]
+        assert any("Not saved" in m and "already declined" in m for m in messages)
+        assert any("This screening is declined" in m for m in messages)
+    (row,) = screenings_of(app, WALTER)
+    assert db_answers(app, row.id or 0) == {"food_worry": (["often_true"], None, False)}
     app.store.close()

@@ -217,8 +217,7 @@ class ScreeningScreen(BaseScreen[None]):
         for title, key, width in (
             ("Script", "title", 0),
             ("Qs", "n", 3),
-            ("Source", "source", 8),
-            ("For this client", "status", 24),
+            ("For this client", "status", 36),
         ):
             scripts.add_column(title, key=key, width=width or TITLE_MIN)
         table = self.query_one("#proposals", DataTable)
@@ -243,6 +242,9 @@ class ScreeningScreen(BaseScreen[None]):
         self._fit_columns()
 
     def _fit_columns(self) -> None:
+        need = self.query_one("#proposals", DataTable).columns.get(ColumnKey("need"))
+        if need is not None:
+            need.width = 14 if self.size.width >= 100 else 10  # "transportation" when it fits
         for table_id, key in (("#scripts", "title"), ("#proposals", "title")):
             table = self.query_one(table_id, DataTable)
             columns = list(table.columns.values())
@@ -300,7 +302,6 @@ class ScreeningScreen(BaseScreen[None]):
             return
         table = self.query_one("#scripts", DataTable)
         table.clear()
-        now = utcnow()
         for info in scripts:
             pending = subject.resumable(info.id)
             if not info.ok:
@@ -310,15 +311,15 @@ class ScreeningScreen(BaseScreen[None]):
                     ("in progress", "yellow bold"),
                     f" · {pending.answered} answered",
                     f", {pending.declined} declined" if pending.declined else "",
-                    " · ",
-                    cells.ago(pending.started_at, now),
                 )
             else:
                 status = Text("—", style="dim")
+            title = literal(info.title or info.id, "" if info.ok else "dim", one_line=True)
+            if not info.builtin:
+                title.append(" (custom)", style="italic dim")
             table.add_row(
-                literal(info.title or info.id, "" if info.ok else "dim", one_line=True),
+                title,
                 Text(str(info.items) if info.ok else "—"),
-                Text("built-in" if info.builtin else "custom"),
                 status,
                 key=info.id if info.ok else f"!{info.path}",
             )
@@ -569,7 +570,9 @@ class ScreeningScreen(BaseScreen[None]):
         keys: list[tuple[str, str]]
         if kind == "single":
             keys = [("1–9", "answer"), ("↑↓ space", "highlight, choose")]
-            if self.state and self.current in self.state.answers:
+            if self.state and (
+                self.current in self.state.answers or self.current in self.state.declined
+            ):
                 keys.append(("enter", "keep"))
         elif kind == "multi":
             keys = [("1–9", "tick / untick"), ("↑↓ space", "highlight, tick"), ("enter", "done")]

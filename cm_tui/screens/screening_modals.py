@@ -72,9 +72,11 @@ class EditFollowUpModal(BaseModal[FollowUpEdit | None]):
         with Vertical(id="edit", classes="dialog"):
             yield Static(Text("Edit follow-up", style="bold"), classes="dialog-title")
             yield Label("Title")
-            yield Input(plain(self.initial.title), id="edit-title")
+            yield Input(plain(self.initial.title), id="edit-title", compact=True)
             yield Label("Due (tomorrow, +2w, fri 2pm, 2026-12-01; empty keeps it)")
-            yield Input(placeholder=format_due(self.initial.due_at, utcnow()), id="edit-due")
+            yield Input(
+                placeholder=format_due(self.initial.due_at, utcnow()), id="edit-due", compact=True
+            )
             yield Static(id="edit-due-echo")
             yield Label("Priority")
             yield Select(
@@ -83,6 +85,7 @@ class EditFollowUpModal(BaseModal[FollowUpEdit | None]):
                 allow_blank=False,
                 id="edit-priority",
                 disabled=self.urgent_only,
+                compact=True,
             )
             if self.urgent_only:
                 yield Static(
