@@ -13,6 +13,7 @@ from cm_tui.app import CmTuiApp
 from cm_tui.dates import parse_due
 from cm_tui.screening import evaluate, load_builtin
 from cm_tui.screens.caseload import CaseloadScreen
+from cm_tui.screens.help import HelpScreen
 from cm_tui.screens.screening import ScreeningScreen, start_screening
 from cm_tui.screens.screening_modals import ConfirmModal, EditFollowUpModal
 from cm_tui.store.models import Draft, FollowUp, Need, Screening, ScreeningAnswer
@@ -439,4 +440,16 @@ async def test_a_failed_save_is_shown_and_nothing_is_lost_silently(tmp_path: Pat
         assert any("This screening is declined" in m for m in messages)
     (row,) = screenings_of(app, WALTER)
     assert db_answers(app, row.id or 0) == {"food_worry": (["often_true"], None, False)}
+    app.store.close()
+
+
+async def test_a_client_name_with_markup_is_shown_literally(tmp_path: Path) -> None:
+    app = build_app(tmp_path / "demo.db")
+    async with app.run_test(size=SIZE) as pilot:
+        await open_screening(pilot, client_id=5, script_id="phq-2", phase="optout")
+        assert "[bold]Evil[/bold] Escape␛[31m" in text(app, "#who")
+        await press(pilot, "question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        keys = app.screen.rows
+        assert ("x", "Declines whole screening") in keys
     app.store.close()

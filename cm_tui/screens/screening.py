@@ -56,6 +56,9 @@ from cm_tui.widgets.list_table import ListTable
 from cm_tui.widgets.safe import literal, plain
 
 SUMMARY = svc.SUMMARY
+# One writer for every screening screen of the process: a screening reopened at once
+# reads what the closed screen's last saves wrote, never a state from before them.
+_WRITER = threading.Lock()
 TITLE_MIN = 20
 FLAG_NAMES = {"interpersonal_safety": "Interpersonal safety", "self_harm_risk": "Self-harm risk"}
 
@@ -175,7 +178,6 @@ class ScreeningScreen(BaseScreen[None]):
         self.choices: list[_Choice] = []
         self.finished = False
         self._jobs: deque[_Job] = deque()
-        self._writer = threading.Lock()
         self._typed_timer: Any = None
 
     # ------------------------------------------------------------ layout
@@ -275,7 +277,8 @@ class ScreeningScreen(BaseScreen[None]):
     @work(thread=True, exclusive=True, group="screening-load", exit_on_error=False)
     def _load_subject(self) -> None:
         try:
-            subject = svc.subject(self.app.store, self.app.viewer, self.client_id)
+            with _WRITER:
+                subject = svc.subject(self.app.store, self.app.viewer, self.client_id)
         except NotAllowed as exc:
             self.app.call_from_thread(self._refused, str(exc))
             return
@@ -424,7 +427,8 @@ class ScreeningScreen(BaseScreen[None]):
     @work(thread=True, exclusive=True, group="screening-load", exit_on_error=False)
     def _start(self, script: Script) -> None:
         try:
-            state = svc.start(self.app.store, self.app.viewer, self.client_id, script)
+            with _WRITER:
+                state = svc.start(self.app.store, self.app.viewer, self.client_id, script)
         except (svc.ScreeningError, NotAllowed) as exc:
             self.app.call_from_thread(self._failed_start, str(exc))
             return
@@ -1098,7 +1102,7 @@ class ScreeningScreen(BaseScreen[None]):
         )
 
     def _drain(self, app: Any) -> None:
-        with self._writer:
+        with _WRITER:
             while True:
                 try:
                     job = self._jobs.popleft()
