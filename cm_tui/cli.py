@@ -345,5 +345,11 @@ from cm_tui.cli_scripts import scripts  # noqa: E402  (registered after the core
 
 main.add_command(scripts)
 
+from cm_tui.cli_interchange import export_command, import_group, report_command  # noqa: E402
+
+main.add_command(import_group)
+main.add_command(export_command)
+main.add_command(report_command)
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -189,7 +189,7 @@ def test_map_options_and_mapping_file(sqlite_store: Store, tmp_path: Path) -> No
 
 def test_bad_mappings_are_one_line_errors(sqlite_store: Store, tmp_path: Path) -> None:
     f = write(tmp_path / "a.csv", HEADER + ROWS)
-    with pytest.raises(ImportFailed, match="'nope' is not a clients column"):
+    with pytest.raises(ImportFailed, match="'nope' is not a client column"):
         import_clients(sqlite_store, f, mapping={"phone": "nope"})
     with pytest.raises(ImportFailed, match="both give 'mrn'"):
         import_clients(sqlite_store, f, mapping={"phone": "mrn"})

@@ -170,6 +170,10 @@ class Schema:
     fields: tuple[str, ...]
     required: tuple[str, ...]
 
+    @property
+    def noun(self) -> str:
+        return "client" if self.kind == "clients" else "event"
+
 
 def clients_schema() -> Schema:
     return Schema("clients", client_fields(), ("mrn", "given_name", "family_name"))
@@ -199,7 +203,7 @@ def resolve_header(
             target = normalize_header(wanted)
             if target not in schema.fields:
                 raise ImportFailed(
-                    f"mapping {header!r} -> {wanted!r}: {wanted!r} is not a {schema.kind} "
+                    f"mapping {header!r} -> {wanted!r}: {wanted!r} is not a {schema.noun} "
                     f"column; use one of: {', '.join(schema.fields)}."
                 )
             targets.append(target)
@@ -218,7 +222,7 @@ def resolve_header(
         first = unknown[0]
         raise ImportFailed(
             f"{name}: unknown column {first!r}{more}; map it with --map '{first}=FIELD' "
-            f"or skip it with --map '{first}='. {schema.kind.capitalize()} columns: "
+            f"or skip it with --map '{first}='. {schema.noun.capitalize()} columns: "
             f"{', '.join(schema.fields)}."
         )
     seen: dict[str, int] = {}
