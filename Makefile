@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench demo-data clean
+.PHONY: run test lint bench crash-test demo-data clean
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "needs $(PYTHON) on PATH (or PYTHON=python3 make ...)"; exit 2; }
@@ -31,6 +31,11 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks
+
+# kill -9 harness, full length (make test runs 25 rounds): CRASH_ROUNDS=500 make crash-test
+CRASH_ROUNDS ?= 200
+crash-test: $(STAMP)
+	CM_TUI_CRASH_ROUNDS=$(CRASH_ROUNDS) $(BIN)/python -m pytest -q -s -p no:cacheprovider -m crash $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info
