@@ -380,7 +380,7 @@ def report_command(
         fh = open_private(out) if out is not None else _stdout()
         try:
             if fmt == "csv":
-                csv.writer(fh, lineterminator="\n").writerows(measures.report_rows(report, listed))
+                csv.writer(fh).writerows(measures.report_rows(report, listed))
             else:
                 for line in measures.report_lines(report):
                     fh.write(line + "\n")

@@ -102,7 +102,7 @@ def test_dry_run_then_import_with_a_mapping(db: Path, tmp_path: Path) -> None:
         "payer.csv: 2 rows checked; 2 new clients, 0 updated, 0 unchanged would be "
         "imported (dry run: nothing written)."
     )
-    assert errors.read_text(encoding="utf-8") == "line,column,mrn,problem\n"  # none
+    assert errors.read_bytes() == b"line,column,mrn,problem\r\n"  # no problems
     assert client_count(db) == 0
     done = run(db, *args, "--map", "Notes=")
     assert done.exit_code == 0 and "2 new clients" in done.output

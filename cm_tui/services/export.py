@@ -362,7 +362,7 @@ def export_table(
             total = count_rows(session, table, viewer)
             report(table, 0, total)
             if fmt == "csv":
-                writer = csv.writer(out, lineterminator="\n")
+                writer = csv.writer(out)  # RFC 4180: CRLF, and a CR inside a value is quoted
                 writer.writerow(columns)
                 for row in iter_rows(session, table, viewer, window=window):
                     writer.writerow([csv_text(row[c]) for c in columns])

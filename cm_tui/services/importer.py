@@ -1041,7 +1041,7 @@ def _existing_events(session: Session, client_ids: list[int]) -> set[tuple[Any, 
 def write_error_report(result: ImportResult, path: Path) -> Path:
     """The per-row problems as CSV (line, column, mrn, problem), created 0600."""
     with open_private(path) as fh:
-        writer = csv.writer(fh, lineterminator="\n")
+        writer = csv.writer(fh)
         writer.writerow(["line", "column", "mrn", "problem"])
         for error in result.errors:
             writer.writerow([error.line, error.column or "", error.mrn or "", error.message])
