@@ -7,9 +7,15 @@ SQLite settings and why:
   commit durable against power loss as well as a process crash. Commits are
   interactive and small, so the extra fsync is not felt (bulk loads batch rows).
 - ``foreign_keys=ON`` and ``busy_timeout``: integrity, and waiting for a lock
-  instead of surfacing "database is locked".
+  instead of surfacing "database is locked". The wait is 30 s unless
+  ``CM_TUI_BUSY_TIMEOUT_MS`` (or ``open_store(busy_timeout_ms=...)``) says otherwise.
 - Write transactions start with ``BEGIN IMMEDIATE``, so a transaction that reads
-  then writes never fails to upgrade its lock (the classic SQLITE_BUSY trap).
+  then writes never fails to upgrade its lock (the classic SQLITE_BUSY trap). The
+  BEGIN is the only statement that waits for another writer; if it still meets
+  SQLITE_BUSY it is retried a bounded number of times within the same timeout,
+  each retry logged, and then the user gets one line (:class:`StoreError`).
+- A failed write (busy, disk full, read-only, I/O error, damaged file) is rolled
+  back and raised as a one-line :class:`StoreError` saying nothing was saved.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from __future__ import annotations
 import logging
 import os
 import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -25,7 +32,7 @@ from typing import Any
 
 from sqlalchemy import event, inspect, text
 from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlmodel import Session, create_engine
 
 from cm_tui.store.schema_version import KNOWN_REVISIONS, SCHEMA_HEAD
@@ -34,6 +41,8 @@ log = logging.getLogger(__name__)
 
 SQLITE_HEADER = b"SQLite format 3\x00"
 BUSY_TIMEOUT_MS = 30_000
+BUSY_TIMEOUT_ENV = "CM_TUI_BUSY_TIMEOUT_MS"
+BEGIN_ATTEMPTS = 5  # BEGIN IMMEDIATE tries per write transaction, all within the busy timeout
 
 
 class StoreError(Exception):
@@ -46,6 +55,7 @@ class Store:
     url: str
     path: Path | None = None
     warnings: list[str] = field(default_factory=list)
+    busy_timeout_ms: int = BUSY_TIMEOUT_MS
 
     @property
     def is_sqlite(self) -> bool:
@@ -67,24 +77,96 @@ class Store:
 
     @contextmanager
     def write(self) -> Iterator[Session]:
-        """One transaction: committed when the block ends, rolled back if it raises."""
+        """One transaction: committed when the block ends, rolled back if it raises.
+
+        Database failures (busy past the timeout, disk full, read-only, I/O error,
+        damaged file) are raised as a one-line :class:`StoreError`; nothing of the
+        block is kept.
+        """
         with Session(self.engine, expire_on_commit=False) as session:
             if self.is_sqlite:
-                session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
+                self._begin_immediate(session)
             try:
                 yield session
                 session.commit()
-            except OperationalError as exc:
+            except (DBAPIError, sqlite3.Error) as exc:  # sqlite3's own: raw-cursor bulk writes
                 session.rollback()
-                if "locked" in str(exc) or "busy" in str(exc):
-                    raise StoreError(
-                        "The database is busy: another program has held it for "
-                        f"over {BUSY_TIMEOUT_MS // 1000} s. Nothing was saved; try again."
-                    ) from exc
-                raise
+                problem = self.failure(exc)
+                if problem is None:
+                    raise
+                raise problem from exc
             except BaseException:
                 session.rollback()
                 raise
+
+    def _begin_immediate(self, session: Session) -> None:
+        """``BEGIN IMMEDIATE``, retried (bounded, logged) if it meets SQLITE_BUSY.
+
+        SQLite's busy handler already waits up to the busy timeout inside one BEGIN;
+        a retry only happens when BUSY came back early (SQLite skips the handler
+        when waiting could deadlock, or while another connection recovers the WAL).
+        """
+        deadline = time.monotonic() + self.busy_timeout_ms / 1000
+        for attempt in range(1, BEGIN_ATTEMPTS + 1):
+            try:
+                session.connection(execution_options={"sqlite_begin": "IMMEDIATE"})
+                return
+            except DBAPIError as exc:
+                session.rollback()
+                problem = self.failure(exc)
+                if problem is None:
+                    raise
+                if sqlite_error_code(exc) not in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+                    raise problem from exc
+                left = deadline - time.monotonic()
+                if attempt == BEGIN_ATTEMPTS or left <= 0:
+                    log.error(
+                        "%s: no write lock after %d attempt(s) in %.1f s; giving up",
+                        self.describe(),
+                        attempt,
+                        self.busy_timeout_ms / 1000 - left,
+                    )
+                    raise problem from exc
+                pause = min(left, 0.05 * 2**attempt)
+                log.warning(
+                    "%s: database busy at BEGIN (attempt %d of %d); retrying in %.2f s",
+                    self.describe(),
+                    attempt,
+                    BEGIN_ATTEMPTS,
+                    pause,
+                )
+                time.sleep(pause)
+
+    def failure(self, exc: BaseException) -> StoreError | None:
+        """The one-line :class:`StoreError` for a database failure a user can meet."""
+        code = sqlite_error_code(exc)
+        if code in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+            seconds = self.busy_timeout_ms / 1000
+            return StoreError(
+                f"The database is busy: another program has held it for over {seconds:g} s. "
+                "Nothing was saved; try again."
+            )
+        if code == sqlite3.SQLITE_FULL:
+            return StoreError(
+                f"The disk holding {self.describe()} is full. "
+                "Nothing was saved; free some space and try again."
+            )
+        if code == sqlite3.SQLITE_READONLY:
+            return StoreError(
+                f"{self.describe()} is read-only (file permissions, a read-only disk, or "
+                "another program). Nothing was saved."
+            )
+        if code == sqlite3.SQLITE_IOERR:
+            return StoreError(
+                f"The disk reported an error writing {self.describe()}. "
+                "Nothing was saved; check the disk and try again."
+            )
+        if code in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB):
+            return StoreError(
+                f"{self.describe()} is damaged; nothing was saved. "
+                "Run `cm-tui db check` and restore from a backup."
+            )
+        return None
 
     def get_meta(self, key: str) -> str | None:
         with self.engine.connect() as conn:
@@ -108,6 +190,30 @@ class Store:
         if self.path is not None:
             return str(self.path)
         return make_url(self.url).render_as_string(hide_password=True)
+
+
+def sqlite_error_code(exc: BaseException) -> int | None:
+    """The primary SQLite result code behind an error (SQLAlchemy-wrapped or not)."""
+    orig = getattr(exc, "orig", exc)
+    code = getattr(orig, "sqlite_errorcode", None)
+    return None if code is None else int(code) & 0xFF
+
+
+def resolve_busy_timeout(explicit: int | None = None) -> int:
+    """The lock wait: ``explicit``, else ``CM_TUI_BUSY_TIMEOUT_MS``, else 30 s."""
+    if explicit is not None:
+        value: int | str = explicit
+    else:
+        value = os.environ.get(BUSY_TIMEOUT_ENV, "").strip() or BUSY_TIMEOUT_MS
+    try:
+        ms = int(value)
+    except ValueError:
+        raise StoreError(
+            f"{BUSY_TIMEOUT_ENV}={value!r}: give the lock wait in milliseconds, e.g. 30000."
+        ) from None
+    if ms < 0:
+        raise StoreError(f"{BUSY_TIMEOUT_ENV}={ms}: the lock wait cannot be negative.")
+    return ms
 
 
 def _check_sqlite_path(path: Path, *, create: bool) -> None:
@@ -147,10 +253,10 @@ def _check_sqlite_path(path: Path, *, create: bool) -> None:
     os.close(fd)
 
 
-def _sqlite_engine(path: Path) -> Engine:
+def _sqlite_engine(path: Path, busy_ms: int = BUSY_TIMEOUT_MS) -> Engine:
     engine = create_engine(
         f"sqlite:///{path}",
-        connect_args={"check_same_thread": False, "timeout": BUSY_TIMEOUT_MS / 1000},
+        connect_args={"check_same_thread": False, "timeout": busy_ms / 1000},
     )
 
     @event.listens_for(engine, "connect")
@@ -160,7 +266,7 @@ def _sqlite_engine(path: Path) -> Engine:
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA synchronous=FULL")
         cur.execute("PRAGMA foreign_keys=ON")
-        cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        cur.execute(f"PRAGMA busy_timeout={int(busy_ms)}")
         cur.close()
 
     @event.listens_for(engine, "begin")
@@ -192,13 +298,23 @@ def _secure_sqlite_files(path: Path) -> list[str]:
     return warnings
 
 
-def open_store(url: str, *, create: bool = True, migrate: bool = True) -> Store:
+def open_store(
+    url: str,
+    *,
+    create: bool = True,
+    migrate: bool = True,
+    busy_timeout_ms: int | None = None,
+) -> Store:
     """Open (and, when asked, create and migrate) the database at ``url``.
 
     Raises :class:`StoreError` with a one-line message for every problem a user
     can cause: a folder instead of a file, no permission, not a database, a
     schema from a newer cm-tui.
+
+    ``busy_timeout_ms``: how long a write waits for another program's lock (SQLite);
+    default ``CM_TUI_BUSY_TIMEOUT_MS``, else 30 s.
     """
+    busy_ms = resolve_busy_timeout(busy_timeout_ms)
     parsed = make_url(url)
     path: Path | None = None
     if parsed.get_backend_name() == "sqlite":
@@ -208,8 +324,8 @@ def open_store(url: str, *, create: bool = True, migrate: bool = True) -> Store:
         _check_sqlite_path(path, create=create)
         old_umask = os.umask(0o077)
         try:
-            engine = _sqlite_engine(path)
-            store = Store(engine=engine, url=url, path=path)
+            engine = _sqlite_engine(path, busy_ms)
+            store = Store(engine=engine, url=url, path=path, busy_timeout_ms=busy_ms)
             _prepare(store, migrate=migrate)
         finally:
             os.umask(old_umask)
