@@ -68,7 +68,7 @@ def test_0001_database_is_backed_up_then_upgraded_to_0002(tmp_path: Path) -> Non
 
     store = open_store(f"sqlite:///{db}")  # the start path upgrades a database that is behind
     try:
-        assert current_revision(store) == SCHEMA_HEAD == "0002_caseload_indexes"
+        assert current_revision(store) == SCHEMA_HEAD  # 0002 and everything after it
         with store.read() as s:
             assert list(s.exec(select(Client.family_name)).all()) == ["Zapata"]
     finally:

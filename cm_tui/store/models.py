@@ -70,9 +70,7 @@ class Client(SQLModel, table=True):
         Index("ix_clients_cm_status_dob", "care_manager_id", "status", "dob", "id"),
         Index("ix_clients_chw_status_name", "chw_id", "status", "family_name", "given_name", "id"),
         Index("ix_clients_status_name", "status", "family_name", "given_name", "id"),
-        Index(
-            "ix_clients_status_risk", "status", "risk_tier", "family_name", "given_name", "id"
-        ),
+        Index("ix_clients_status_risk", "status", "risk_tier", "family_name", "given_name", "id"),
         Index("ix_clients_status_last", "status", "last_contact_at", "id"),
         Index("ix_clients_status_dob", "status", "dob", "id"),
         Index("ix_clients_program", "program"),
@@ -115,7 +113,15 @@ class Contact(SQLModel, table=True):
     __tablename__ = "contacts"
     __table_args__ = (
         Index("ix_contacts_client_at", "client_id", "occurred_at", "id"),
-        Index("ix_contacts_user_at", "user_id", "occurred_at"),
+        # Covering for the team view's contact figures (migration 0003).
+        Index(
+            "ix_contacts_user_at_outcome",
+            "user_id",
+            "occurred_at",
+            "outcome",
+            "party",
+            "duration_min",
+        ),
     )
     id: int | None = Field(default=None, primary_key=True)
     client_id: int = Field(foreign_key="clients.id")
@@ -170,7 +176,10 @@ class ScreeningAnswer(SQLModel, table=True):
 
 class Need(SQLModel, table=True):
     __tablename__ = "needs"
-    __table_args__ = (Index("ix_needs_client_status", "client_id", "status"),)
+    __table_args__ = (
+        Index("ix_needs_client_status", "client_id", "status"),
+        Index("ix_needs_status_client", "status", "client_id"),  # team view: open needs
+    )
     id: int | None = Field(default=None, primary_key=True)
     client_id: int = Field(foreign_key="clients.id")
     domain: str
@@ -222,6 +231,14 @@ class FollowUp(SQLModel, table=True):
         Index("ix_followups_assignee_status_due", "assignee_id", "status", "due_at"),
         Index("ix_followups_client_status_due", "client_id", "status", "due_at"),
         Index("ix_followups_status_due", "status", "due_at"),
+        # The queue: windows sorted by priority then due, and the done tab (0003).
+        Index(
+            "ix_followups_assignee_open_queue", "assignee_id", "status", "priority", "due_at", "id"
+        ),
+        Index("ix_followups_open_queue", "status", "priority", "due_at", "id"),
+        Index("ix_followups_assignee_done", "assignee_id", "status", "completed_at", "id"),
+        Index("ix_followups_done", "status", "completed_at", "id"),
+        Index("ix_followups_assignee_kind_created", "assignee_id", "status", "kind", "created_at"),
     )
     id: int | None = Field(default=None, primary_key=True)
     client_id: int = Field(foreign_key="clients.id")

@@ -4,7 +4,11 @@ Kept as plain constants so the start path can tell "up to date" without importin
 Alembic. A test checks that these match the migration scripts.
 """
 
-KNOWN_REVISIONS: tuple[str, ...] = ("0001_baseline", "0002_caseload_indexes")
+KNOWN_REVISIONS: tuple[str, ...] = (
+    "0001_baseline",
+    "0002_caseload_indexes",
+    "0003_followup_indexes",
+)
 SCHEMA_HEAD = KNOWN_REVISIONS[-1]
 
 

@@ -1,0 +1,627 @@
+"""Read queries for the follow-up queue and the supervisor's team view (DESIGN §5.5, §5.6).
+
+Every queue window comes straight off an index, already in order: priority (urgent
+first) then due, as a list of phases, one per priority (see queries._Phase), each
+read from (assignee, status, priority, due_at, id) or (status, priority, due_at, id).
+Counts and the team figures are indexed aggregates: nothing here loads rows to
+count them (migration 0003 holds the indexes).
+
+Role rules live here, in the query layer: care managers and CHWs see their own
+queue; supervisors and admins anyone's, the whole team's, or one person's.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, time, timedelta, tzinfo
+from typing import Any, Literal
+
+from dateutil import tz as dateutil_tz
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Select,
+    and_,
+    case,
+    column,
+    func,
+    literal,
+    true,
+    tuple_,
+    type_coerce,
+    values,
+)
+from sqlalchemy import select as sa_select
+from sqlalchemy.orm import aliased
+from sqlmodel import Session, col, select
+
+from cm_tui.store.access import Viewer
+from cm_tui.store.models import Client, Contact, FollowUp, Need, User
+from cm_tui.store.types import UTCDateTime, utcnow
+from cm_tui.store.vocab import OPEN_NEED_STATUSES, PRIORITIES
+
+PAGE = 100
+TREND_DAYS = 28
+DONE_DAYS = 30  # the done tab: what was completed in the last 30 days
+REACHED_PARTIES = ("client", "caregiver")  # as services.contacts.REACHED_PARTIES
+TEAM_ROLES = ("care_manager", "chw", "supervisor")
+
+Tab = Literal["overdue", "today", "upcoming", "done"]
+TABS: tuple[Tab, ...] = ("overdue", "today", "upcoming", "done")
+TAB_LABELS: dict[str, str] = {
+    "overdue": "Overdue",
+    "today": "Today",
+    "upcoming": "Upcoming",
+    "done": "Done",
+}
+
+
+class NotAllowedScope(PermissionError):
+    """A queue this viewer may not see, worded for the person at the keyboard."""
+
+
+@dataclass(frozen=True)
+class QueueScope:
+    """Whose follow-ups: the viewer's own, the whole team's, or one person's."""
+
+    kind: Literal["mine", "team", "person"] = "mine"
+    person_id: int | None = None
+
+    @classmethod
+    def mine(cls) -> QueueScope:
+        return cls("mine")
+
+    @classmethod
+    def team(cls) -> QueueScope:
+        return cls("team")
+
+    @classmethod
+    def person(cls, user_id: int) -> QueueScope:
+        return cls("person", user_id)
+
+
+def scope_clause(viewer: Viewer, scope: QueueScope) -> ColumnElement[bool]:
+    """The follow-ups of ``scope``, if this viewer may see them.
+
+    Raises :class:`NotAllowedScope` when a care manager or CHW asks for the team's
+    queue or another person's.
+    """
+    if scope.kind == "mine" or (scope.kind == "person" and scope.person_id == viewer.id):
+        return col(FollowUp.assignee_id) == viewer.id
+    if not viewer.sees_everyone:
+        raise NotAllowedScope("Only supervisors see the team's or another person's follow-ups.")
+    if scope.kind == "team":
+        return true()
+    if scope.person_id is None:
+        return col(FollowUp.assignee_id).is_(None)  # the unassigned items
+    return col(FollowUp.assignee_id) == scope.person_id
+
+
+def may_see_followup(viewer: Viewer, assignee_id: int | None) -> bool:
+    return viewer.sees_everyone or assignee_id == viewer.id
+
+
+# ---------------------------------------------------------------- time boundaries
+
+
+@dataclass(frozen=True)
+class Bounds:
+    """The instants the tabs split at, from the local calendar day."""
+
+    now: datetime
+    end_of_today: datetime  # local midnight tonight, as aware UTC
+    done_since: datetime
+
+    @classmethod
+    def at(cls, now: datetime | None = None, *, tz: tzinfo | None = None) -> Bounds:
+        now = now or utcnow()
+        zone = tz if tz is not None else dateutil_tz.tzlocal()
+        local = now.astimezone(zone)
+        tomorrow = datetime.combine(local.date() + timedelta(days=1), time(0), tzinfo=zone)
+        return cls(now, tomorrow.astimezone(now.tzinfo), now - timedelta(days=DONE_DAYS))
+
+
+def _columns(*columns: Any) -> Any:
+    """sa_select over mixed columns and expressions (the typed overloads stop at a few)."""
+    return sa_select(*columns)
+
+
+def _ts(value: datetime) -> Any:
+    return literal(value, UTCDateTime)
+
+
+def _tab_where(tab: Tab, b: Bounds) -> list[ColumnElement[bool]]:
+    due = col(FollowUp.due_at)
+    if tab == "overdue":
+        return [col(FollowUp.status) == "open", due < _ts(b.now)]
+    if tab == "today":
+        return [col(FollowUp.status) == "open", due >= _ts(b.now), due < _ts(b.end_of_today)]
+    if tab == "upcoming":
+        return [col(FollowUp.status) == "open", due >= _ts(b.end_of_today)]
+    return [col(FollowUp.status) == "done", col(FollowUp.completed_at) >= _ts(b.done_since)]
+
+
+# ---------------------------------------------------------------- the queue
+
+
+@dataclass(frozen=True)
+class QueueRow:
+    id: int
+    client_id: int
+    client_name: str
+    title: str
+    kind: str
+    priority: str
+    status: str
+    due_at: datetime
+    created_at: datetime
+    recurrence: str | None
+    snoozed_until: datetime | None
+    completed_at: datetime | None
+    assignee_id: int | None
+    assignee_name: str | None
+    source: str
+    version: int
+    cursor: tuple[Any, ...] = field(default=(), compare=False)
+
+    @property
+    def is_callback(self) -> bool:
+        return self.kind == "callback"
+
+
+@dataclass(frozen=True)
+class _Phase:
+    where: tuple[ColumnElement[bool], ...]
+    order: tuple[Any, ...]
+    descending: bool = False
+
+
+def _phases(tab: Tab) -> list[_Phase]:
+    if tab == "done":  # newest first
+        return [_Phase((), (col(FollowUp.completed_at), col(FollowUp.id)), descending=True)]
+    by_due = (col(FollowUp.due_at), col(FollowUp.id))
+    phases = [_Phase((col(FollowUp.priority) == p,), by_due) for p in PRIORITIES]
+    other = col(FollowUp.priority).not_in(PRIORITIES)
+    return [*phases, _Phase((other,), (col(FollowUp.priority), *by_due))]
+
+
+def _bound(value: Any) -> Any:
+    return _ts(value) if isinstance(value, datetime) else literal(value)
+
+
+def queue_page(
+    session: Session,
+    viewer: Viewer,
+    scope: QueueScope,
+    tab: Tab,
+    after: tuple[Any, ...] | None = None,
+    limit: int = PAGE,
+    bounds: Bounds | None = None,
+) -> list[QueueRow]:
+    """One window of a tab, after the keyset cursor ``after`` (``(phase, *order)``)."""
+    b = bounds or Bounds.at()
+    where = [scope_clause(viewer, scope), *_tab_where(tab, b)]
+    phases = _phases(tab)
+    start = 0 if after is None else int(after[0])
+    page: list[tuple[int, tuple[Any, ...]]] = []
+    for number in range(start, len(phases)):
+        phase = phases[number]
+        stmt: Select[Any] = select(col(FollowUp.id), *phase.order).where(*where, *phase.where)
+        if after is not None and number == start:
+            key, bound = tuple_(*phase.order), tuple_(*[_bound(v) for v in after[1:]])
+            stmt = stmt.where(key < bound if phase.descending else key > bound)
+        order = [c.desc() for c in phase.order] if phase.descending else list(phase.order)
+        stmt = stmt.order_by(*order).limit(limit - len(page))
+        page.extend((r[0], (number, *r[1:])) for r in session.execute(stmt).all())
+        if len(page) >= limit:
+            break
+    if not page:
+        return []
+    details = {row.id: row for row in queue_rows(session, [i for i, _ in page])}
+    return [_with_cursor(details[i], c) for i, c in page if i in details]
+
+
+def _with_cursor(row: QueueRow, cursor: tuple[Any, ...]) -> QueueRow:
+    from dataclasses import replace
+
+    return replace(row, cursor=cursor)
+
+
+def queue_rows(session: Session, ids: list[int]) -> list[QueueRow]:
+    """The shown fields of these follow-ups (primary-key lookups), in no set order."""
+    if not ids:
+        return []
+    assignee = aliased(User)
+    stmt = (
+        _columns(
+            FollowUp,
+            Client.family_name,
+            Client.given_name,
+            Client.preferred_name,
+            assignee.display_name,
+        )
+        .join(Client, col(Client.id) == col(FollowUp.client_id))
+        .join(assignee, col(assignee.id) == col(FollowUp.assignee_id), isouter=True)
+        .where(col(FollowUp.id).in_(ids))
+    )
+    out = []
+    for fu, family, given, preferred, who in session.execute(stmt).all():
+        name = f"{family}, {given}"
+        if preferred and preferred != given:
+            name += f" ({preferred})"
+        out.append(
+            QueueRow(
+                id=fu.id,
+                client_id=fu.client_id,
+                client_name=name,
+                title=fu.title,
+                kind=fu.kind,
+                priority=fu.priority,
+                status=fu.status,
+                due_at=fu.due_at,
+                created_at=fu.created_at,
+                recurrence=fu.recurrence,
+                snoozed_until=fu.snoozed_until,
+                completed_at=fu.completed_at,
+                assignee_id=fu.assignee_id,
+                assignee_name=who,
+                source=fu.source,
+                version=fu.version,
+            )
+        )
+    return out
+
+
+def queue_row(session: Session, viewer: Viewer, followup_id: int) -> QueueRow | None:
+    """One follow-up as the queue shows it, if this viewer may see it."""
+    rows = queue_rows(session, [followup_id])
+    if not rows or not may_see_followup(viewer, rows[0].assignee_id):
+        return None
+    return rows[0]
+
+
+def tab_counts(
+    session: Session, viewer: Viewer, scope: QueueScope, bounds: Bounds | None = None
+) -> dict[str, int]:
+    """How many follow-ups each tab holds: one indexed count per tab."""
+    b = bounds or Bounds.at()
+    scoped = scope_clause(viewer, scope)
+    out: dict[str, int] = {}
+    for tab in TABS:
+        stmt = select(func.count()).select_from(FollowUp).where(scoped, *_tab_where(tab, b))
+        out[tab] = int(session.execute(stmt).scalar_one())
+    return out
+
+
+# ---------------------------------------------------------------- people
+
+
+@dataclass(frozen=True)
+class Person:
+    id: int
+    display_name: str
+    role: str
+    open_followups: int
+    overdue: int
+
+
+def assignable_people(session: Session, now: datetime | None = None) -> list[Person]:
+    """Active staff who can hold follow-ups, with their open and overdue counts."""
+    now = now or utcnow()
+    open_n = (
+        select(func.count())
+        .select_from(FollowUp)
+        .where(col(FollowUp.assignee_id) == col(User.id), col(FollowUp.status) == "open")
+        .correlate(User)
+        .scalar_subquery()
+    )
+    overdue_n = (
+        select(func.count())
+        .select_from(FollowUp)
+        .where(
+            col(FollowUp.assignee_id) == col(User.id),
+            col(FollowUp.status) == "open",
+            col(FollowUp.due_at) < _ts(now),
+        )
+        .correlate(User)
+        .scalar_subquery()
+    )
+    rows = session.execute(
+        _columns(User.id, User.display_name, User.role, open_n, overdue_n)
+        .where(col(User.active).is_(True), col(User.role).in_(TEAM_ROLES))
+        .order_by(col(User.display_name), col(User.id))
+    ).all()
+    return [Person(r[0], r[1], r[2], int(r[3] or 0), int(r[4] or 0)) for r in rows]
+
+
+# ---------------------------------------------------------------- the team view
+
+
+@dataclass(frozen=True)
+class TeamRow:
+    user_id: int
+    display_name: str
+    role: str
+    caseload: int
+    open_followups: int
+    overdue: int
+    oldest_callback_at: datetime | None
+    # Filled in by with_activity() after the first paint (None: still loading).
+    open_needs: int | None = None
+    contacts_week: int = 0
+    attempts_week: int = 0  # contacts with the client or caregiver
+    reached_week: int = 0
+    minutes_month: int = 0
+    per_day: tuple[int, ...] = ()  # contacts per local day, oldest first, TREND_DAYS long
+
+    @property
+    def reach_rate(self) -> float | None:
+        return self.reached_week / self.attempts_week if self.attempts_week else None
+
+
+@dataclass(frozen=True)
+class TeamBounds:
+    now: datetime
+    week_start: datetime  # Monday 00:00 local
+    month_start: datetime  # the 1st, 00:00 local
+    trend_start: datetime  # 00:00 local, TREND_DAYS - 1 days ago
+    zone: tzinfo = UTC
+
+    @classmethod
+    def at(cls, now: datetime | None = None, *, tz: tzinfo | None = None) -> TeamBounds:
+        now = now or utcnow()
+        zone = tz if tz is not None else dateutil_tz.tzlocal()
+        today = now.astimezone(zone).date()
+
+        def midnight(day: Any) -> datetime:
+            return datetime.combine(day, time(0), tzinfo=zone).astimezone(now.tzinfo)
+
+        return cls(
+            now,
+            midnight(today - timedelta(days=today.weekday())),
+            midnight(today.replace(day=1)),
+            midnight(today - timedelta(days=TREND_DAYS - 1)),
+            zone,
+        )
+
+
+def team_overview(
+    session: Session, viewer: Viewer, bounds: TeamBounds | None = None
+) -> tuple[list[TeamRow], int]:
+    """Per person: caseload, open and overdue follow-ups, oldest unreturned callback;
+    and the number of open follow-ups nobody holds.
+
+    Each figure is a correlated count or min off an index, per person (no rows
+    loaded to count). Open needs and the contact figures come second, from
+    :func:`open_needs_by_person` and :func:`contact_stats` (see :func:`with_activity`).
+    """
+    if not viewer.sees_everyone:
+        raise NotAllowedScope("The team view is for supervisors.")
+    b = bounds or TeamBounds.at()
+    uid = col(User.id)
+    is_chw = col(User.role) == "chw"
+    active = col(Client.status) == "active"
+
+    def count_of(*where: ColumnElement[bool], model: Any = FollowUp) -> Any:
+        return select(func.count()).select_from(model).where(*where).correlate(User)
+
+    caseload = case(
+        (is_chw, count_of(col(Client.chw_id) == uid, active, model=Client).scalar_subquery()),
+        else_=count_of(col(Client.care_manager_id) == uid, active, model=Client).scalar_subquery(),
+    )
+    mine_open = (col(FollowUp.assignee_id) == uid, col(FollowUp.status) == "open")
+    open_n = count_of(*mine_open).scalar_subquery()
+    overdue_n = count_of(*mine_open, col(FollowUp.due_at) < _ts(b.now)).scalar_subquery()
+    oldest_callback = type_coerce(
+        select(func.min(FollowUp.created_at))
+        .where(*mine_open, col(FollowUp.kind) == "callback")
+        .correlate(User)
+        .scalar_subquery(),
+        UTCDateTime,
+    )
+    people = session.execute(
+        _columns(
+            User.id, User.display_name, User.role, caseload, open_n, overdue_n, oldest_callback
+        )
+        .where(col(User.active).is_(True), col(User.role).in_(TEAM_ROLES))
+        .order_by(
+            case((col(User.role) == "care_manager", 0), (is_chw, 1), else_=2),
+            col(User.display_name),
+            col(User.id),
+        )
+    ).all()
+    rows = [
+        TeamRow(
+            user_id=r[0],
+            display_name=r[1],
+            role=r[2],
+            caseload=int(r[3] or 0),
+            open_followups=int(r[4] or 0),
+            overdue=int(r[5] or 0),
+            oldest_callback_at=r[6],
+        )
+        for r in people
+    ]
+    unassigned = session.execute(
+        select(func.count())
+        .select_from(FollowUp)
+        .where(col(FollowUp.assignee_id).is_(None), col(FollowUp.status) == "open")
+    ).scalar_one()
+    return rows, int(unassigned)
+
+
+def open_needs_by_person(session: Session) -> dict[int, int]:
+    """Open needs of each person's active clients (as care manager or as CHW).
+
+    One pass over the open needs (index on status, client) grouped by the client's
+    care manager and CHW: the answer has one row per pair, not per need.
+    """
+    stmt = (
+        _columns(Client.care_manager_id, Client.chw_id, func.count())
+        .select_from(Need)
+        .join(Client, col(Client.id) == col(Need.client_id))
+        # coalesce(): no index on the client's status, so the plan starts from the
+        # open needs (ix_needs_status_client) and looks each client up by key,
+        # instead of walking every active client.
+        .where(
+            col(Need.status).in_(OPEN_NEED_STATUSES),
+            func.coalesce(col(Client.status), "") == "active",
+        )
+        .group_by(col(Client.care_manager_id), col(Client.chw_id))
+    )
+    out: dict[int, int] = {}
+    for cm, chw, n in session.execute(stmt).all():
+        for who in {cm, chw} - {None}:
+            out[who] = out.get(who, 0) + int(n)
+    return out
+
+
+@dataclass(frozen=True)
+class ContactStats:
+    contacts_week: int
+    attempts_week: int
+    reached_week: int
+    minutes_month: int
+    per_day: tuple[int, ...]
+
+
+def contact_stats(
+    session: Session, user_ids: list[int], bounds: TeamBounds | None = None
+) -> dict[int, ContactStats]:
+    """Contacts and reach this week, minutes this month, contacts per day (4 weeks).
+
+    All off the covering index (user_id, occurred_at, outcome, party, duration_min):
+    one grouped range for the week, one for the month, and one range count per
+    person and local day (day bounds computed here, in local time, so a DST change
+    moves nothing). A few hundred numbers come back, never the contacts.
+    """
+    b = bounds or TeamBounds.at()
+    if not user_ids:
+        return {}
+    uid = col(Contact.user_id)
+    at = col(Contact.occurred_at)
+    with_person = col(Contact.party).in_(REACHED_PARTIES)
+    reached = and_(with_person, col(Contact.outcome) == "reached")
+    week = {
+        r[0]: r[1:]
+        for r in session.execute(
+            _columns(
+                uid,
+                func.count(),
+                func.sum(case((with_person, 1), else_=0)),
+                func.sum(case((reached, 1), else_=0)),
+            )
+            .where(uid.in_(user_ids), at >= _ts(b.week_start), at <= _ts(b.now))
+            .group_by(uid)
+        ).all()
+    }
+    month = {
+        r[0]: r[1]
+        for r in session.execute(
+            _columns(uid, func.sum(func.coalesce(col(Contact.duration_min), 0)))
+            .where(uid.in_(user_ids), at >= _ts(b.month_start), at <= _ts(b.now))
+            .group_by(uid)
+        ).all()
+    }
+    days = _trend_days(b)
+    per_day = (
+        select(func.count())
+        .select_from(Contact)
+        .where(uid == col(User.id), at >= days.c.lo, at < days.c.hi)
+        .correlate(days, User)
+        .scalar_subquery()
+    )
+    trend: dict[int, list[int]] = {u: [0] * TREND_DAYS for u in user_ids}
+    for user_id, n_day, n in session.execute(
+        _columns(col(User.id), days.c.n, per_day)
+        .select_from(User)
+        .join(days, true())
+        .where(col(User.id).in_(user_ids))
+    ).all():
+        trend[user_id][int(n_day)] = int(n or 0)
+    out = {}
+    for u in user_ids:
+        n, attempts, reach = week.get(u, (0, 0, 0))
+        out[u] = ContactStats(
+            int(n or 0),
+            int(attempts or 0),
+            int(reach or 0),
+            int(month.get(u) or 0),
+            tuple(trend[u]),
+        )
+    return out
+
+
+def _trend_days(b: TeamBounds) -> Any:
+    """(day number, local midnight, next local midnight) of the trend, as a CTE."""
+    zone = b.zone
+    first = b.trend_start.astimezone(zone).date()
+    bounds = []
+    for n in range(TREND_DAYS):
+        lo = datetime.combine(first + timedelta(days=n), time(0), tzinfo=zone)
+        hi = datetime.combine(first + timedelta(days=n + 1), time(0), tzinfo=zone)
+        bounds.append((n, lo.astimezone(b.now.tzinfo), min(hi.astimezone(b.now.tzinfo), b.now)))
+    rows = values(
+        column("n", Integer),
+        column("lo", UTCDateTime),
+        column("hi", UTCDateTime),
+        name="trend_days",
+    )
+    return rows.data(bounds).cte("trend_days")
+
+
+def with_activity(
+    rows: list[TeamRow], stats: dict[int, ContactStats], needs: dict[int, int]
+) -> list[TeamRow]:
+    from dataclasses import replace
+
+    out = []
+    for row in rows:
+        s = stats.get(row.user_id)
+        if s is None:
+            out.append(replace(row, open_needs=needs.get(row.user_id, 0)))
+            continue
+        out.append(
+            replace(
+                row,
+                open_needs=needs.get(row.user_id, 0),
+                contacts_week=s.contacts_week,
+                attempts_week=s.attempts_week,
+                reached_week=s.reached_week,
+                minutes_month=s.minutes_month,
+                per_day=s.per_day,
+            )
+        )
+    return out
+
+
+def person_name(session: Session, user_id: int) -> str | None:
+    return session.execute(select(User.display_name).where(col(User.id) == user_id)).scalar()
+
+
+__all__ = [
+    "PAGE",
+    "TABS",
+    "TAB_LABELS",
+    "Bounds",
+    "ContactStats",
+    "NotAllowedScope",
+    "Person",
+    "QueueRow",
+    "QueueScope",
+    "Tab",
+    "TeamBounds",
+    "TeamRow",
+    "assignable_people",
+    "contact_stats",
+    "may_see_followup",
+    "open_needs_by_person",
+    "person_name",
+    "queue_page",
+    "queue_row",
+    "queue_rows",
+    "scope_clause",
+    "tab_counts",
+    "team_overview",
+    "with_activity",
+]
