@@ -293,6 +293,22 @@ def program_report(store: Store, period: Period, *, viewer: Viewer | None = None
     return report
 
 
+def view_report(store: Store, period: Period, viewer: Viewer) -> Report:
+    """The report as a screen shows it; the view is an audit event (it names people)."""
+    from cm_tui.store import audit
+
+    report = program_report(store, period, viewer=viewer)
+    with store.write() as session:
+        audit.record(
+            session,
+            action="view",
+            user_id=viewer.id,
+            entity="report",
+            detail=f"programme report {period.label}; scope: {report.scope}",
+        )
+    return report
+
+
 def _scope_label(viewer: Viewer | None) -> str:
     if viewer is None or viewer.sees_everyone:
         return "the whole organisation"
