@@ -2,6 +2,8 @@
 
     python tests/crash_driver.py DB setup SEED    # create the database: users, clients
     python tests/crash_driver.py DB MODE SEED     # MODE: mixed, contacts, screenings, imports
+    python tests/crash_driver.py DB MODE SEED COUNT I/N   # COUNT transactions, then exit;
+                                                  # screen only clients with id % N == I
 
 It writes through the real services, as the app does, until it is killed: contacts
 with a follow-up (``log_contact``, after saving the form's draft), screening answers
@@ -102,7 +104,7 @@ def setup_quietly(db: Path) -> None:
 
 
 class Driver:
-    def __init__(self, store: Store, db: Path, seed: int) -> None:
+    def __init__(self, store: Store, db: Path, seed: int, share: tuple[int, int] = (0, 1)) -> None:
         self.store = store
         self.seed = seed
         self.rng = random.Random(seed)
@@ -118,7 +120,13 @@ class Driver:
             mrns = session.exec(
                 select(Client.mrn).where(col(Client.mrn).like(f"{PANEL_PREFIX}%"))
             ).all()
-        self.panels = sorted({str(m).rsplit("-", 1)[0] for m in mrns if m})
+        # Screenings and re-imports keep to this process's share (clients by id, panels
+        # by the seed that made them; give seeds with seed % N == I): two processes
+        # answering one screening would overwrite each other (the app has one writer).
+        index, of = share
+        self.screen_ids = [c for c in self.client_ids if c is not None and c % of == index]
+        panels = {str(m).rsplit("-", 1)[0] for m in mrns if m}
+        self.panels = sorted(p for p in panels if int(p[1:]) // 1_000_000 % of == index)
         self.screening: tuple[int, dict[str, list[str]]] | None = None
         from cm_tui.screening import load_builtin
 
@@ -164,7 +172,7 @@ class Driver:
         from cm_tui.services import screenings
 
         if self.screening is None:
-            client_id = self.rng.choice(self.client_ids)
+            client_id = self.rng.choice(self.screen_ids)
             state = screenings.start(self.store, self.viewer, client_id, self.script)
             self.screening = (state.screening_id, dict(state.answers))
             emit("COMMITTED screening", state.screening_id, client_id)
@@ -208,7 +216,7 @@ class Driver:
             self.panels.append(panel)
         emit("COMMITTED import", panel, path.name, PANEL_ROWS, tag)
 
-    def run(self, mode: str) -> None:
+    def run(self, mode: str, count: int | None = None) -> None:
         kinds = {
             "mixed": [self.contact] * 5 + [self.answer] * 4 + [self.panel_import],
             "contacts": [self.contact],
@@ -216,9 +224,10 @@ class Driver:
             "imports": [self.panel_import],
         }[mode]
         emit("READY", mode)
-        while True:
+        while count is None or self.n < count:
             self.n += 1
             self.rng.choice(kinds)()
+        emit("DONE", self.n)
 
 
 def main(argv: list[str]) -> None:
@@ -226,8 +235,10 @@ def main(argv: list[str]) -> None:
     if mode == "setup":
         setup(db)
         return
+    count = int(argv[4]) if len(argv) > 4 else None
+    index, _, of = (argv[5] if len(argv) > 5 else "0/1").partition("/")
     store = open_store(f"sqlite:///{db}", create=False)
-    Driver(store, db, seed).run(mode)
+    Driver(store, db, seed, (int(index), int(of))).run(mode, count)
 
 
 if __name__ == "__main__":
