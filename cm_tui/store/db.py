@@ -383,4 +383,8 @@ def _prepare(store: Store, *, migrate: bool) -> None:
         )
     from cm_tui.store.migrate import upgrade
 
-    upgrade(store, backup_first=revision is not None)
+    try:
+        upgrade(store, backup_first=revision is not None)
+    except BaseException:
+        store.close()  # no pooled connection outlives a failed upgrade
+        raise
