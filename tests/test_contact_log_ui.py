@@ -493,6 +493,12 @@ async def test_inbound_picker_lists_matches_and_escape_cancels(tmp_path: Path) -
         await settle(pilot, lambda: isinstance(app.screen, ClientPicker))
         await pilot.press("escape")
         await settle(pilot, lambda: isinstance(app.screen, CaseloadScreen))
+        # A fast "name, enter" before the search has answered still picks the caller.
+        app.action_log_inbound()
+        await settle(pilot, lambda: isinstance(app.screen, ClientPicker))
+        await pilot.press(*"fisch", "enter")
+        await settle(pilot, lambda: isinstance(app.screen, ContactForm))
+        assert "Fischer, Frank" in shown(app.screen.query_one("#form-title", Static))
 
 
 async def test_palette_offers_logging_for_any_client(tmp_path: Path) -> None:
@@ -515,3 +521,19 @@ async def test_palette_offers_logging_for_any_client(tmp_path: Path) -> None:
         assert "Log inbound call" in names
         app.action_caseload()  # a form with no text yet is still a form: finish it first
         assert isinstance(app.screen, ContactForm)
+
+
+async def test_lock_hides_the_form_and_gives_it_back(tmp_path: Path) -> None:
+    from cm_tui.screens.login import LockScreen
+
+    app = build_app(tmp_path / "demo.db")
+    async with app.run_test(size=SIZE) as pilot:
+        await _on_caseload(pilot)
+        form = await _open_form(pilot)
+        await pilot.press(*"Half a note")
+        await pilot.press("ctrl+l")
+        await settle(pilot, lambda: isinstance(app.screen, LockScreen))
+        assert not app.screen.query(TextArea)  # nothing of the note is on screen
+        await pilot.press(*"ann-password", "enter")
+        await settle(pilot, lambda: app.screen is form, tries=100)
+        assert form.query_one("#note", TextArea).text == "Half a note"

@@ -35,6 +35,10 @@ class DraftingModal(BaseModal[R]):
     BINDINGS = [
         Binding("ctrl+s", "save", "Save", priority=True),
         Binding("escape", "cancel", "Cancel"),
+        # Priority, so focus moves before the next key is routed: a fast typist's
+        # "tab 1 0" (or a paste) lands in the next field, not in the note.
+        Binding("tab", "app.focus_next", "Next field", show=False, priority=True),
+        Binding("shift+tab", "app.focus_previous", "Previous field", show=False, priority=True),
     ]
 
     # The app refuses screen-changing commands while a form like this is open.

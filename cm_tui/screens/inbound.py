@@ -35,6 +35,8 @@ class ClientPicker(BaseModal[int | None]):
         super().__init__()
         self.title_text = title
         self._generation = 0
+        self._shown_generation = 0
+        self._submit_pending = False
         self.found: list[int] = []
 
     def compose(self) -> ComposeResult:
@@ -90,9 +92,16 @@ class ClientPicker(BaseModal[int | None]):
                 key=str(c.id),
             )
             self.found.append(c.id)
+        self._shown_generation = generation
+        if self._submit_pending:
+            self._submit_pending = False
+            self._submitted()
 
     @on(Input.Submitted, "#picker-search")
     def _submitted(self) -> None:
+        if self._shown_generation != self._generation:
+            self._submit_pending = True  # enter before the search answered: act when it does
+            return
         if len(self.found) == 1:
             self.dismiss(self.found[0])
         elif self.found:
