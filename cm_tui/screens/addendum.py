@@ -22,27 +22,28 @@ from cm_tui.widgets import cells
 from cm_tui.widgets.safe import literal
 
 
-def describe_entry(entry: TimelineEntry) -> Group:
+def describe_entry(entry: TimelineEntry, *, one_line_header: bool = False) -> Group:
     """A contact with its full note and every addendum (author and time), literally."""
     c = entry.contact
     now = utcnow()
-    parts: list[Any] = [
-        Text.assemble(
-            cells.when(c.occurred_at, now),
-            " · ",
-            literal(label(c.method)),
-            " (inbound)" if c.direction == "inbound" else "",
-            " · with ",
-            literal("✚ PCP", "bold magenta") if c.party == "pcp" else literal(label(c.party)),
-            " · ",
-            literal(label(c.outcome)),
-            f" · {c.duration_min} min" if c.duration_min is not None else "",
-            " · ",
-            literal(entry.author or "unknown"),
-            style="bold",
-        ),
-        literal(c.note or "(no note)"),
-    ]
+    header = Text.assemble(
+        cells.when(c.occurred_at, now),
+        " · ",
+        literal(label(c.method)),
+        " (inbound)" if c.direction == "inbound" else "",
+        " · with ",
+        literal("✚ PCP", "bold magenta") if c.party == "pcp" else literal(label(c.party)),
+        " · ",
+        literal(label(c.outcome)),
+        f" · {c.duration_min} min" if c.duration_min is not None else "",
+        " · ",
+        literal(entry.author or "unknown"),
+        style="bold",
+    )
+    if one_line_header:
+        header.no_wrap = True
+        header.overflow = "ellipsis"
+    parts: list[Any] = [header, literal(c.note or "(no note)")]
     for add, who in entry.addenda:
         parts.append(
             Text.assemble(
@@ -140,7 +141,7 @@ class AddendumForm(DraftingModal[LoggedAddendum | None]):
         try:
             with self._draft_lock:
                 added = contacts.add_addendum(self.app.store, self.app.viewer, contact_id, text)
-                self.finish()
+                self._finished = True  # (the timer sees it; stopping it is UI work)
         except (ContactError, NotAllowed) as exc:
             self.app.call_from_thread(self._failed, str(exc))
             return

@@ -372,7 +372,9 @@ class ClientScreen(BaseScreen[None]):
     def _show_detail(self, index: int) -> None:
         if not 0 <= index < len(self._entries):
             return
-        self.query_one("#detail", Static).update(describe_entry(self._entries[index]))
+        self.query_one("#detail", Static).update(
+            describe_entry(self._entries[index], one_line_header=True)
+        )
 
     @on(DataTable.RowHighlighted, "#timeline")
     def _timeline_moved(self, event: DataTable.RowHighlighted) -> None:

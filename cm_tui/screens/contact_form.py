@@ -149,8 +149,8 @@ class ContactForm(DraftingModal[LoggedContact | None]):
     def _facts(self) -> Text:
         c = self.client
         parts: list[Text | str] = [
-            "☎ ",
-            literal(c.phone or "no phone", "bold"),
+            "Phone ",  # not ☎: its width is ambiguous, and some terminals draw it double
+            literal(c.phone or "none on file", "bold"),
             " · prefers ",
             literal(label(c.preferred_contact)),
         ]
@@ -372,7 +372,7 @@ class ContactForm(DraftingModal[LoggedContact | None]):
         try:
             with self._draft_lock:
                 logged = contacts.log_contact(self.app.store, viewer, self.client.id, **values)
-                self.finish()
+                self._finished = True  # (the timer sees it; stopping it is UI work)
         except (ContactError, NotAllowed) as exc:
             self.app.call_from_thread(self._save_failed, str(exc))
             return
