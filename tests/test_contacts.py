@@ -8,6 +8,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlmodel import col, select
 
 from cm_tui.services import contacts, drafts
@@ -377,3 +379,21 @@ def test_form_client_respects_access(any_store: Store) -> None:
         assert fc.preferred_contact == "phone"
         assert form_client(s, chw, cid) is None
         assert form_client(s, ann, 9999) is None
+
+
+@given(
+    st.datetimes(
+        min_value=datetime(2000, 1, 1),
+        max_value=datetime(2090, 1, 1),
+        timezones=st.just(UTC),
+    ),
+    st.sampled_from(["same business day", "next business day"]),
+)
+def test_callback_due_is_a_weekday_at_five_and_never_past(now: datetime, window: str) -> None:
+    due = contacts.callback_due(window, now, tz=NY)
+    local = due.astimezone(NY)
+    assert due.utcoffset() == timedelta(0) and due > now
+    assert local.weekday() < 5 and (local.hour, local.minute) == (17, 0)
+    assert due - now <= timedelta(days=4)  # Friday evening -> Monday 17:00 at the latest
+    if window == "next business day":
+        assert local.date() > now.astimezone(NY).date()

@@ -19,6 +19,11 @@ EXTRA = {
     ],
     "Client": [
         ("↑ ↓ pgup pgdn", "Move through contacts (older ones load as you go)"),
+        ("shift+tab", "From the contacts: filter by method, with (PCP…), outcome"),
+    ],
+    "Log contact": [
+        ("a letter", "On a choice row: the underlined letter picks; ← → move"),
+        ("enter", "In the note: a new line"),
     ],
 }
 
