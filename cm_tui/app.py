@@ -27,6 +27,8 @@ class CmTuiApp(App[None]):
     ENABLE_COMMAND_PALETTE = True
     BINDINGS = [
         Binding("c", "caseload", "Caseload"),
+        Binding("f", "followups", "Follow-ups"),
+        Binding("t", "team", "Team", show=False),
         Binding("question_mark", "help", "Keys"),
         Binding("ctrl+l", "lock", "Lock", priority=True),
         Binding("ctrl+q", "quit", "Quit", priority=True),
@@ -48,6 +50,7 @@ class CmTuiApp(App[None]):
         self.COMMANDS = self.COMMANDS | {ClientCommands, ContactCommands}
         self.store = store
         self.demo = demo
+        self.demo_db = store.is_demo  # read once: every screen's header shows it
         self.requested_user = user
         self.settings = settings or Settings()
         self.demo_clients = demo_clients
@@ -59,7 +62,7 @@ class CmTuiApp(App[None]):
     # ------------------------------------------------------------ start-up
 
     def on_mount(self) -> None:
-        self.sub_title = DEMO_BANNER if self.store.is_demo else ""
+        self.sub_title = DEMO_BANNER if self.demo_db else ""
         for warning in self.store.warnings:
             self.notify(warning, title="Check file permissions", severity="warning", timeout=20)
         idle = float(self.settings.idle_lock_minutes) * 60
@@ -89,7 +92,7 @@ class CmTuiApp(App[None]):
             self._demo_sign_in()
 
     def _demo_sign_in(self) -> None:
-        from cm_tui.services.demo import DEMO_USERNAME
+        from cm_tui.services.demo_accounts import DEMO_USERNAME
 
         self.sub_title = DEMO_BANNER
         try:
@@ -120,6 +123,16 @@ class CmTuiApp(App[None]):
             self.pop_screen()
         if not isinstance(self.screen, CaseloadScreen):
             self.push_screen(CaseloadScreen())
+
+    def action_followups(self) -> None:
+        from cm_tui.screens.followups import open_queue
+
+        open_queue(self)
+
+    def action_team(self) -> None:
+        from cm_tui.screens.team import open_team
+
+        open_team(self)
 
     def _may_leave(self) -> bool:
         """A form with typed text (the contact log) is finished or cancelled first."""
@@ -196,6 +209,13 @@ class CmTuiApp(App[None]):
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         if self.viewer is not None and not self.locked:
             yield SystemCommand("Caseload", "Your list of clients (c)", self.action_caseload)
+            yield SystemCommand(
+                "Follow-up queue", "Overdue, today, upcoming, done (f)", self.action_followups
+            )
+            if self.viewer.sees_everyone:
+                yield SystemCommand(
+                    "Team view", "Per person: overdue, callbacks, reach (t)", self.action_team
+                )
             yield SystemCommand(
                 "Lock now", "Hide everything until your password (ctrl+l)", self.action_lock
             )

@@ -42,8 +42,7 @@ class BaseScreen(_ReportsWorkerErrors, Screen[R], Generic[R]):
         """A demo database says so in the header of every screen (DESIGN §2)."""
         if sub_title:
             sub_title = plain(sub_title)  # a user's or client's name is stored text
-        store = getattr(self.app, "store", None)
-        if store is None or not sub_title or DEMO_MARK in sub_title or not store.is_demo:
+        if not sub_title or DEMO_MARK in sub_title or not getattr(self.app, "demo_db", False):
             return sub_title
         return f"{sub_title} · {DEMO_MARK}"
 

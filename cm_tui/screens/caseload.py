@@ -262,6 +262,7 @@ class CaseloadScreen(BaseScreen[None]):
     def _select_changed(self, event: Select.Changed) -> None:
         value = None if event.value is Select.NULL else event.value
         sid = event.select.id
+        before = (self.filter, self.sort)
         if sid == "sort":
             if value is None or value == self.sort:
                 return
@@ -276,7 +277,8 @@ class CaseloadScreen(BaseScreen[None]):
             self.filter = replace(self.filter, not_reached_days=value)
         else:
             return
-        self.reload()
+        if (self.filter, self.sort) != before:  # a Select's initial value is no change
+            self.reload()
 
     # ------------------------------------------------------------ actions
 
