@@ -46,6 +46,7 @@ __all__ = [
     "counts_as_reached",
     "followup_defaults",
     "log_contact",
+    "refuse_nul",
 ]
 
 # A contact "reaches" the person when it reached them or the caregiver speaking
@@ -157,6 +158,21 @@ def _next_business_eod(local: datetime, zone: tzinfo) -> datetime:
 # ---------------------------------------------------------------- log a contact
 
 
+def refuse_nul(text: str, what: str) -> None:
+    """A NUL character is refused, not stored: PostgreSQL (team mode) cannot hold one in
+    text, exports and other programs cut text at it, and it is invisible on screen. It
+    almost always comes from a paste, so the message says where it is."""
+    at = text.find("\x00")
+    if at < 0:
+        return
+    line = text.count("\n", 0, at) + 1
+    column = at - (text.rfind("\n", 0, at) + 1) + 1
+    raise ContactError(
+        f"{what} contains an invisible NUL character (line {line}, column {column}), "
+        "usually left by a paste; delete it and save again."
+    )
+
+
 def _check(value: str, allowed: Sequence[str], what: str) -> None:
     if value not in allowed:
         raise ContactError(f"{what} must be one of: {', '.join(label(v) for v in allowed)}.")
@@ -184,11 +200,13 @@ def _validate(
         raise ContactError(
             f"A note holds at most {MAX_NOTE:,} characters; add the rest as an addendum."
         )
+    refuse_nul(note, "The note")
     if occurred_at.tzinfo is None:
         raise ContactError("occurred_at must be timezone-aware.")
     if occurred_at > now + timedelta(minutes=5):
         raise ContactError("A contact cannot be logged in the future.")
     for f in follow_ups:
+        refuse_nul(f.title, "The follow-up title")
         if f.due_at.tzinfo is None:
             raise ContactError("A follow-up's due time must be timezone-aware.")
         if f.kind is not None:
@@ -342,6 +360,7 @@ def add_addendum(store: Store, viewer: Viewer, contact_id: int, text: str) -> Lo
         raise ContactError("An addendum needs some text.")
     if len(text) > MAX_NOTE:
         raise ContactError(f"An addendum holds at most {MAX_NOTE:,} characters.")
+    refuse_nul(text, "The addendum")
     now = utcnow()
     with store.write() as session:
         client_id = session.exec(
