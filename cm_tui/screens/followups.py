@@ -1,0 +1,784 @@
+"""The follow-up queue (DESIGN §5.5): the promise ledger, overdue first.
+
+Tabs overdue / today / upcoming / done, each sorted by priority then due and read
+one window at a time; "mine", or for supervisors the team's or one person's queue.
+``x`` completes (offering to log the contact that did it), ``z`` snoozes, ``r``
+reassigns (with ``space`` selections: all of them at once), ``n`` adds, ``e`` edits,
+``delete`` cancels (``ctrl+z`` undoes), ``enter`` opens the client.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+
+from rich.text import Text
+from textual import on, work
+from textual.app import App, ComposeResult, SystemCommand
+from textual.binding import Binding
+from textual.widgets import DataTable, Footer, Header, Static, Tab, Tabs
+from textual.widgets.data_table import ColumnKey
+
+from cm_tui.dates import format_due, relative_age
+from cm_tui.screens.base import BaseScreen, describe_error
+from cm_tui.screens.contact_form import ContactForm
+from cm_tui.screens.followup_modals import (
+    CompleteChoice,
+    FollowUpForm,
+    FormStart,
+    PersonPicker,
+    SnoozeDialog,
+)
+from cm_tui.services import followups as fs
+from cm_tui.services.clients import NotAllowed
+from cm_tui.services.contacts import ContactError, LoggedContact
+from cm_tui.store import followup_queries as fq
+from cm_tui.store.followup_queries import QueueRow, QueueScope
+from cm_tui.store.followup_queries import Tab as TabName
+from cm_tui.store.types import utcnow
+from cm_tui.store.vocab import label
+from cm_tui.widgets import cells
+from cm_tui.widgets.list_table import ListTable
+from cm_tui.widgets.safe import literal, plain
+
+PAGE = 100
+PREFETCH = 25
+CALLBACK_LATE_H = 4  # an unreturned callback older than this is shown in red
+COLUMNS = (
+    ("", "sel", 1),
+    ("Due", "due", 9),
+    ("Pri", "pri", 6),
+    ("Client", "client", 0),  # shares what is left with "What"
+    ("What", "what", 0),
+    ("Waiting", "wait", 7),
+    ("Who", "who", 14),
+)
+CLIENT_MIN, WHAT_MIN = 14, 16
+
+
+class FollowUpQueueScreen(BaseScreen[None]):
+    TITLE = "Follow-ups"
+    CSS_PATH = "followups.tcss"
+    BINDINGS = [
+        Binding("escape", "back", "Back"),
+        Binding("enter", "open_client", "Open client", show=False),
+        Binding("x", "complete", "Complete"),
+        Binding("z", "snooze", "Snooze"),
+        Binding("r", "reassign", "Reassign"),
+        Binding("n", "add", "Add"),
+        Binding("u", "add_for_client", "Add for this client", show=False),
+        Binding("e", "edit", "Edit", show=False),
+        Binding("space", "toggle_select", "Select", show=False),
+        Binding("delete", "cancel_item", "Cancel item", show=False),
+        Binding("ctrl+z", "undo", "Undo cancel", show=False),
+        Binding("a", "toggle_scope", "Mine/team", show=False),
+        Binding("1", "tab('overdue')", "Overdue", show=False),
+        Binding("2", "tab('today')", "Today", show=False),
+        Binding("3", "tab('upcoming')", "Upcoming", show=False),
+        Binding("4", "tab('done')", "Done", show=False),
+        Binding("right", "next_tab(1)", "Next tab", show=False),
+        Binding("left", "next_tab(-1)", "Previous tab", show=False),
+    ]
+
+    def __init__(
+        self,
+        scope: QueueScope | None = None,
+        *,
+        tab: TabName = "overdue",
+        person_name: str | None = None,
+    ) -> None:
+        super().__init__()
+        self.scope = scope
+        self.tab: TabName = tab
+        self.person_name = person_name
+        self.rows: list[QueueRow] = []
+        self.counts: dict[str, int] = {}
+        self.selected: dict[int, int] = {}  # follow-up id -> version seen
+        self._generation = 0
+        self._loading = False
+        self._more = False
+        self._undo: fs.Cancelled | None = None
+
+    # ------------------------------------------------------------ layout
+
+    def compose(self) -> ComposeResult:
+        yield Header(show_clock=self.app.show_clock)
+        yield Tabs(
+            *(Tab(fq.TAB_LABELS[t], id=f"tab-{t}") for t in fq.TABS),
+            active=f"tab-{self.tab}",
+            id="tabs",
+        )
+        yield Static(id="queue-summary")
+        yield ListTable(id="queue")
+        yield Static(id="queue-detail")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        viewer = self.app.viewer  # type: ignore[attr-defined]
+        if self.scope is None:
+            self.scope = QueueScope.team() if viewer and viewer.sees_everyone else QueueScope.mine()
+        table = self.query_one("#queue", DataTable)
+        for title, key, width in COLUMNS:
+            table.add_column(title, key=key, width=width or CLIENT_MIN)
+        self.query_one("#tabs", Tabs).can_focus = False
+        self._fit_columns()
+        table.focus()
+        self._update_title()
+        self.reload()
+
+    def on_resize(self) -> None:
+        self.set_class(self.size.width < 100, "-narrow")
+        self._fit_columns()
+
+    def _fit_columns(self) -> None:
+        table = self.query_one("#queue", DataTable)
+        shown = [c for c in COLUMNS if not (c[1] == "who" and self._hide_who())]
+        fixed = sum(w for _, _, w in shown) + 2 * table.cell_padding * len(shown) + 2
+        spare = max(CLIENT_MIN + WHAT_MIN, self.size.width - fixed)
+        client = max(CLIENT_MIN, min(30, spare * 2 // 5))
+        widths = {"client": client, "what": max(WHAT_MIN, spare - client)}
+        if self._hide_who():
+            widths["who"] = 0
+        else:
+            widths["who"] = 14
+        changed = False
+        for key, width in widths.items():
+            column = table.columns.get(ColumnKey(key))
+            if column is not None and column.width != width:
+                column.width = width
+                column.auto_width = False
+                changed = True
+        if changed:
+            table.refresh(layout=True)
+
+    def _hide_who(self) -> bool:
+        """Whose item it is matters in the team's queue; in one person's it is noise."""
+        return self.scope is None or self.scope.kind != "team" or self.size.width < 100
+
+    def _update_title(self) -> None:
+        viewer = self.app.viewer  # type: ignore[attr-defined]
+        scope = self.scope or QueueScope.mine()
+        if scope.kind == "team":
+            whose = "Team follow-ups"
+        elif scope.kind == "person" and scope.person_id != (viewer.id if viewer else None):
+            whose = f"{self.person_name or 'Unassigned'} — follow-ups"
+        else:
+            whose = "My follow-ups"
+        self.sub_title = whose
+
+    # ------------------------------------------------------------ loading
+
+    def reload(self, keep: int | None = None) -> None:
+        self._generation += 1
+        self._more = False
+        self._load(self._generation, None, keep)
+
+    def _load_next(self) -> None:
+        if self._loading or not self._more or not self.rows:
+            return
+        self._load(self._generation, self.rows[-1].cursor, None)
+
+    @work(thread=True, exclusive=True, group="queue", exit_on_error=False)
+    def _load(self, generation: int, after: tuple[Any, ...] | None, keep: int | None) -> None:
+        self._loading = True
+        app: Any = self.app
+        scope, tab = self.scope or QueueScope.mine(), self.tab
+        bounds = fq.Bounds.at()
+        try:
+            with app.store.read() as session:
+                rows = fq.queue_page(session, app.viewer, scope, tab, after, PAGE + 1, bounds)
+                counts = (
+                    fq.tab_counts(session, app.viewer, scope, bounds) if after is None else None
+                )
+        finally:
+            self._loading = False
+        app.call_from_thread(self._show, generation, rows, counts, after is not None, keep)
+
+    def _show(
+        self,
+        generation: int,
+        rows: list[QueueRow],
+        counts: dict[str, int] | None,
+        append: bool,
+        keep: int | None,
+    ) -> None:
+        if generation != self._generation:
+            return  # a newer tab or scope has started loading
+        table = self.query_one("#queue", DataTable)
+        self._more = len(rows) > PAGE
+        rows = rows[:PAGE]
+        if not append:
+            if keep is None:
+                keep = self.highlighted_id()
+            old_index = table.cursor_row
+            table.clear()
+            self.rows = []
+        now = utcnow()
+        for row in rows:
+            table.add_row(*self._cells(row, now), key=str(row.id))
+        self.rows.extend(rows)
+        if counts is not None:
+            self.counts = counts
+            self._update_tabs()
+        if not append and table.row_count:
+            index = old_index
+            if keep is not None:
+                with contextlib.suppress(Exception):
+                    index = table.get_row_index(str(keep))
+            table.move_cursor(row=min(index, table.row_count - 1), animate=False)
+        self._update_summary()
+        self._show_detail()
+
+    def _update_tabs(self) -> None:
+        tabs = self.query_one("#tabs", Tabs)
+        for t in fq.TABS:
+            n = self.counts.get(t, 0)
+            text = Text(fq.TAB_LABELS[t])
+            text.append(f" {n:,}", style="bold red" if t == "overdue" and n else "")
+            with contextlib.suppress(Exception):
+                tabs.query_one(f"#tab-{t}", Tab).label = text
+
+    def _cells(self, row: QueueRow, now: Any) -> list[Any]:
+        mark = Text("●", style="bold magenta") if row.id in self.selected else Text(" ")
+        return [
+            mark,
+            self._due_cell(row, now),
+            _priority(row),
+            literal(row.client_name, one_line=True),
+            self._what(row),
+            self._waiting(row, now),
+            literal(
+                row.assignee_name or "unassigned",
+                "dim" if not row.assignee_name else "",
+                one_line=True,
+            ),
+        ]
+
+    @staticmethod
+    def _due_cell(row: QueueRow, now: Any) -> Text:
+        if row.status == "done" and row.completed_at is not None:
+            return Text(relative_age(row.completed_at, now), style="green")
+        if row.due_at < now:
+            return Text(relative_age(row.due_at, now).replace(" ago", " late"), style="bold red")
+        if fq.Bounds.at(now).end_of_today > row.due_at:
+            from dateutil import tz
+
+            return Text(f"today {row.due_at.astimezone(tz.tzlocal()):%H:%M}", style="yellow")
+        return cells.when_short(row.due_at, now)
+
+    @staticmethod
+    def _what(row: QueueRow) -> Text:
+        text = Text(no_wrap=True, overflow="ellipsis")
+        if row.recurrence:
+            text.append("↻ ", style="green")
+        if row.kind == "callback":
+            text.append("callback ", style="bold cyan")
+        text.append_text(literal(row.title, one_line=True))
+        return text
+
+    @staticmethod
+    def _waiting(row: QueueRow, now: Any) -> Text:
+        """How long the caller has waited for an unreturned callback."""
+        if row.kind != "callback" or row.status != "open":
+            return Text("")
+        age = relative_age(row.created_at, now).replace(" ago", "")
+        late = (now - row.created_at).total_seconds() > CALLBACK_LATE_H * 3600
+        return Text(age, style="bold red" if late else "cyan")
+
+    def _update_summary(self) -> None:
+        shown, total = len(self.rows), self.counts.get(self.tab, len(self.rows))
+        order = "newest first" if self.tab == "done" else "by priority, then due"
+        if self.tab == "done":
+            what = f"done in the last {fq.DONE_DAYS} days"
+        else:
+            what = fq.TAB_LABELS[self.tab].lower()
+        text = Text(f"{shown:,} of {total:,} {what} · {order}")
+        if self.selected:
+            text.append(f" · {len(self.selected)} selected (r reassigns them)", style="magenta")
+        viewer = self.app.viewer  # type: ignore[attr-defined]
+        if viewer is not None and viewer.sees_everyone:
+            text.append(" · a: mine/team", style="dim")
+        self.query_one("#queue-summary", Static).update(text)
+
+    def _show_detail(self) -> None:
+        row = self.highlighted()
+        detail = self.query_one("#queue-detail", Static)
+        if row is None:
+            empty = "Nothing here." if self.tab != "overdue" else "Nothing overdue. Well done."
+            detail.update(Text(empty, style="dim"))
+            return
+        now = utcnow()
+        parts: list[Any] = [
+            literal(row.title, "bold", one_line=True),
+            "\n",
+            literal(row.client_name, one_line=True),
+            f" · {label(row.kind)} · {row.priority} · due {format_due(row.due_at, now)}",
+        ]
+        if row.recurrence:
+            parts += [Text(f" · ↻ {fs.describe_recurrence(row.recurrence)}", style="green")]
+        if row.snoozed_until is not None and row.status == "open":
+            parts += [Text(" · snoozed", style="dim")]
+        if row.kind == "callback" and row.status == "open":
+            parts += [Text(f" · called {relative_age(row.created_at, now)}", style="cyan")]
+        parts += [" · ", literal(row.assignee_name or "unassigned", one_line=True)]
+        detail.update(Text.assemble(*parts))
+
+    # ------------------------------------------------------------ helpers
+
+    def highlighted_id(self) -> int | None:
+        table = self.query_one("#queue", DataTable)
+        if table.row_count == 0:
+            return None
+        try:
+            key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key
+        except Exception:
+            return None
+        return int(key.value) if key.value is not None else None
+
+    def highlighted(self) -> QueueRow | None:
+        fid = self.highlighted_id()
+        return next((r for r in self.rows if r.id == fid), None)
+
+    def _open_row(self, verb: str) -> QueueRow | None:
+        row = self.highlighted()
+        if row is None:
+            self.app.notify(f"Nothing to {verb} here.")
+            return None
+        if row.status != "open" and verb != "open":
+            self.app.notify(f"This follow-up is {row.status}; only open ones can be {verb}d.")
+            return None
+        return row
+
+    # ------------------------------------------------------------ events
+
+    @on(DataTable.RowHighlighted, "#queue")
+    def _moved(self, event: DataTable.RowHighlighted) -> None:
+        self._show_detail()
+        if event.cursor_row >= event.data_table.row_count - PREFETCH:
+            self._load_next()
+
+    @on(DataTable.RowSelected, "#queue")
+    def _row_selected(self) -> None:
+        self.action_open_client()
+
+    @on(Tabs.TabActivated, "#tabs")
+    def _tab_clicked(self, event: Tabs.TabActivated) -> None:
+        name = (event.tab.id or "").removeprefix("tab-")
+        if name in fq.TABS and name != self.tab:
+            self.tab = name  # type: ignore[assignment]
+            self.selected.clear()
+            self.reload()
+            self.query_one("#queue", DataTable).focus()
+
+    # ------------------------------------------------------------ actions
+
+    def action_tab(self, name: str) -> None:
+        self.query_one("#tabs", Tabs).active = f"tab-{name}"
+
+    def action_next_tab(self, step: int) -> None:
+        i = fq.TABS.index(self.tab)
+        self.action_tab(fq.TABS[(i + step) % len(fq.TABS)])
+
+    def action_back(self) -> None:
+        if self.selected:
+            self.selected.clear()
+            self._redraw_marks()
+            return
+        self.app.pop_screen()
+
+    def action_open_client(self) -> None:
+        row = self.highlighted()
+        if row is not None:
+            from cm_tui.screens.client import ClientScreen
+
+            self.app.push_screen(ClientScreen(row.client_id))
+
+    def action_toggle_scope(self) -> None:
+        viewer = self.app.viewer  # type: ignore[attr-defined]
+        if viewer is None or not viewer.sees_everyone:
+            self.app.notify("Your queue holds your own follow-ups; the team's is for supervisors.")
+            return
+        self.scope = (
+            QueueScope.mine() if self.scope and self.scope.kind != "mine" else QueueScope.team()
+        )
+        self.selected.clear()
+        self._update_title()
+        self._fit_columns()
+        self.reload()
+
+    def action_toggle_select(self) -> None:
+        row = self.highlighted()
+        if row is None or row.status != "open":
+            return
+        if row.id in self.selected:
+            del self.selected[row.id]
+        else:
+            self.selected[row.id] = row.version
+        self._redraw_marks()
+        table = self.query_one("#queue", DataTable)
+        if table.cursor_row < table.row_count - 1:
+            table.move_cursor(row=table.cursor_row + 1, animate=False)
+
+    def _redraw_marks(self) -> None:
+        table = self.query_one("#queue", DataTable)
+        for row in self.rows:
+            mark = Text("●", style="bold magenta") if row.id in self.selected else Text(" ")
+            with contextlib.suppress(Exception):
+                table.update_cell(str(row.id), "sel", mark)
+        self._update_summary()
+
+    # complete -----------------------------------------------------------
+
+    def action_complete(self) -> None:
+        row = self._open_row("complete")
+        if row is None:
+            return
+
+        def chosen(answer: str | None) -> None:
+            if answer == "log":
+                open_completing_form(self, row)
+            elif answer == "done":
+                self._run(
+                    lambda app: fs.complete_followup(app.store, app.viewer, row.id, row.version),
+                    lambda done: self._completed(row, done),
+                )
+
+        self.app.push_screen(CompleteChoice(row), chosen)
+
+    def _completed(self, row: QueueRow, done: fs.Completed) -> None:
+        message = Text.assemble("Done: ", literal(row.title, one_line=True))
+        if done.next_due_at is not None:
+            message.append(f" · next one due {format_due(done.next_due_at, utcnow())}")
+        self.app.notify(message.plain, title="Follow-up completed", timeout=5)
+        self.reload()
+
+    # snooze -------------------------------------------------------------
+
+    def action_snooze(self) -> None:
+        row = self._open_row("snooze")
+        if row is None:
+            return
+
+        def snoozed(result: fs.Changed | None) -> None:
+            if result is not None:
+                self.app.notify(
+                    f"Snoozed to {format_due(result.due_at, utcnow())}", title="Follow-up"
+                )
+                self.reload()
+
+        self.app.push_screen(SnoozeDialog(row), snoozed)
+
+    # reassign -----------------------------------------------------------
+
+    def action_reassign(self) -> None:
+        if self.selected:
+            self._bulk_reassign()
+            return
+        row = self._open_row("reassign")
+        if row is None:
+            return
+        question = Text.assemble("Reassign to whom? — ", literal(row.title, one_line=True))
+
+        def picked(user_id: int | None) -> None:
+            if user_id is None:
+                return
+            self._run(
+                lambda app: fs.reassign_followup(
+                    app.store, app.viewer, row.id, row.version, user_id
+                ),
+                lambda _changed: self._reassigned(1),
+            )
+
+        self.app.push_screen(PersonPicker(question.plain, exclude=row.assignee_id), picked)
+
+    def _bulk_reassign(self) -> None:
+        items = list(self.selected.items())
+        n = len(items)
+
+        def picked(user_id: int | None) -> None:
+            if user_id is None:
+                return
+            self._run(
+                lambda app: fs.bulk_reassign(app.store, app.viewer, items, user_id),
+                lambda moved: self._reassigned(moved),
+            )
+
+        self.app.push_screen(
+            PersonPicker(f"Reassign {n} selected follow-up{'s' if n > 1 else ''} to whom?"),
+            picked,
+        )
+
+    def _reassigned(self, n: int) -> None:
+        self.selected.clear()
+        self.app.notify(f"{n} follow-up{'s' if n > 1 else ''} reassigned", title="Follow-ups")
+        self.reload()
+
+    # add / edit ---------------------------------------------------------
+
+    def action_add(self) -> None:
+        from cm_tui.screens.inbound import ClientPicker
+
+        def picked(client_id: int | None) -> None:
+            if client_id is not None:
+                add_followup(self.app, client_id)
+
+        self.app.push_screen(ClientPicker("Add a follow-up — for whom?"), picked)
+
+    def action_add_for_client(self) -> None:
+        row = self.highlighted()
+        if row is None:
+            self.action_add()
+            return
+        _push_form(self.app, FormStart(row.client_id, row.client_name))
+
+    def action_edit(self) -> None:
+        row = self._open_row("edit")
+        if row is not None:
+            _push_form(self.app, FormStart(row.client_id, row.client_name, row))
+
+    def followup_saved(self, _result: Any) -> None:
+        """A follow-up was added or edited (from here or anywhere)."""
+        self.reload()
+
+    def contact_logged(self, _logged: Any) -> None:
+        """A contact with a "next follow-up" adds to the queue."""
+        self.reload()
+
+    # cancel / undo ------------------------------------------------------
+
+    def action_cancel_item(self) -> None:
+        row = self._open_row("cancel")
+        if row is None:
+            return
+
+        def cancelled(result: fs.Cancelled) -> None:
+            self._undo = result
+            self.app.notify(
+                Text.assemble("Cancelled: ", literal(row.title, one_line=True)).plain
+                + " — ctrl+z brings it back",
+                title="Follow-up",
+                timeout=8,
+            )
+            self.reload()
+
+        self._run(
+            lambda app: fs.cancel_followup(app.store, app.viewer, row.id, row.version), cancelled
+        )
+
+    def action_undo(self) -> None:
+        undo = self._undo
+        if undo is None:
+            self.app.notify("Nothing to undo.")
+            return
+        self._undo = None
+
+        def restored(result: fs.Changed) -> None:
+            self.app.notify("Cancel undone: the follow-up is open again.", title="Follow-up")
+            self.reload(keep=result.id)
+
+        self._run(
+            lambda app: fs.undo_cancel(app.store, app.viewer, undo.id, undo.version), restored
+        )
+
+    # running a service --------------------------------------------------
+
+    def _run(self, call: Any, then: Any) -> None:
+        """Run a service call in a thread; report a refusal or conflict clearly."""
+        app: Any = self.app
+
+        def work_() -> None:
+            try:
+                result = call(app)
+            except fs.FollowUpConflict as exc:
+                app.call_from_thread(self._refused, str(exc), "Changed meanwhile", True)
+                return
+            except (fs.FollowUpError, NotAllowed) as exc:
+                app.call_from_thread(self._refused, str(exc), "Not done", False)
+                return
+            except Exception as exc:
+                app.call_from_thread(self._refused, describe_error(exc), "Not done", True)
+                return
+            app.call_from_thread(then, result)
+
+        self.run_worker(work_, thread=True, group="queue-change", exit_on_error=False)
+
+    def _refused(self, message: str, title: str, reload: bool) -> None:
+        self.app.notify(message, title=title, severity="error", timeout=10)
+        if reload:
+            self.reload()
+
+    def on_screen_resume(self) -> None:
+        if self.rows or self.counts:
+            self.reload()
+
+    def screen_commands(self) -> list[SystemCommand]:
+        cmds = [
+            SystemCommand(
+                f"Follow-ups: {fq.TAB_LABELS[t]}", "Queue tab", lambda t=t: self.action_tab(t)
+            )
+            for t in fq.TABS
+        ]
+        cmds.append(SystemCommand("Add follow-up", "For any client (n)", self.action_add))
+        viewer = self.app.viewer  # type: ignore[attr-defined]
+        if viewer is not None and viewer.sees_everyone:
+            cmds.append(
+                SystemCommand(
+                    "Follow-ups: mine / team", "Toggle the scope (a)", self.action_toggle_scope
+                )
+            )
+        return cmds
+
+
+def _priority(row: QueueRow) -> Text:
+    return literal(row.priority, cells.PRIORITY_STYLE.get(row.priority, ""))
+
+
+# ---------------------------------------------------------------- complete with a contact
+
+
+class CompletingContactForm(ContactForm):
+    """The contact log form; saving logs the contact and completes the follow-up in one
+    transaction (services.followups.log_contact_and_complete)."""
+
+    def __init__(self, client: Any, row: QueueRow, **kw: Any) -> None:
+        super().__init__(client, **kw)
+        self.row = row
+        self.completed: fs.Completed | None = None
+
+    def _title(self) -> Text:
+        title = super()._title()
+        title.append_text(
+            Text.assemble(
+                ("  ✓ completes: ", "green"), literal(self.row.title, "green", one_line=True)
+            )
+        )
+        title.no_wrap = True
+        title.overflow = "ellipsis"
+        return title
+
+    @work(thread=True, exclusive=True, group="contact-save", exit_on_error=False)
+    def _save(self, values: dict[str, Any]) -> None:
+        app: Any = self.app
+        try:
+            with self._draft_lock:
+                logged, done = fs.log_contact_and_complete(
+                    app.store, app.viewer, self.row.id, self.row.version, **values
+                )
+                self._finished = True
+        except (ContactError, fs.FollowUpError, NotAllowed) as exc:
+            app.call_from_thread(self._save_failed, str(exc))
+            return
+        except Exception as exc:
+            app.call_from_thread(self._save_failed, describe_error(exc))
+            return
+        self.completed = done
+        app.call_from_thread(self.dismiss, logged)
+
+
+def open_completing_form(screen: FollowUpQueueScreen, row: QueueRow) -> None:
+    """Load the client for the contact form (thread), then show it."""
+    from cm_tui.services import drafts
+    from cm_tui.store import contact_queries
+
+    app: Any = screen.app
+
+    def load() -> None:
+        with app.store.read() as session:
+            client = contact_queries.form_client(session, app.viewer, row.client_id)
+            draft = drafts.read_draft(session, app.viewer.id, drafts.CONTACT, str(row.client_id))
+        if client is None:
+            app.call_from_thread(
+                app.notify, "You do not have access to this client's record.", severity="error"
+            )
+            return
+        app.call_from_thread(show, client, draft)
+
+    def show(client: Any, draft: Any) -> None:
+        form = CompletingContactForm(client, row, draft=draft)
+
+        def saved(logged: LoggedContact | None) -> None:
+            if logged is None or form.completed is None:
+                return
+            screen._completed(row, form.completed)
+            for s in list(app.screen_stack):
+                hook = getattr(s, "contact_logged", None)
+                if callable(hook) and s is not screen:
+                    hook(logged)
+
+        app.push_screen(form, saved)
+
+    app.run_worker(load, thread=True, group="complete-form-open", exit_on_error=False)
+
+
+# ---------------------------------------------------------------- what the lead binds
+
+
+def _signed_in(app: App[Any]) -> bool:
+    return getattr(app, "viewer", None) is not None and not getattr(app, "locked", False)
+
+
+def open_queue(app: App[Any]) -> None:
+    """The signed-in user's queue (a supervisor's opens on the team's)."""
+    if not _signed_in(app):
+        return
+    if getattr(app.screen, "blocks_navigation", False):
+        app.notify("Save (ctrl+s) or cancel (escape) the open form first.")
+        return
+    if isinstance(app.screen, FollowUpQueueScreen):
+        return
+    app.push_screen(FollowUpQueueScreen())
+
+
+def add_followup(app: App[Any], client_id: int) -> None:
+    """The add-follow-up form for this client (name loaded in a thread)."""
+    if not _signed_in(app):
+        return
+    viewer: Any = getattr(app, "viewer", None)
+    store: Any = getattr(app, "store", None)
+
+    def load() -> None:
+        from cm_tui.store import contact_queries
+
+        try:
+            with store.read() as session:
+                client = contact_queries.form_client(session, viewer, client_id)
+        except Exception as exc:
+            app.call_from_thread(app.notify, plain(describe_error(exc)), severity="error")
+            return
+        if client is None:
+            app.call_from_thread(
+                app.notify, "You do not have access to this client's record.", severity="error"
+            )
+            return
+        app.call_from_thread(_push_form, app, FormStart(client.id, client.name))
+
+    app.run_worker(load, thread=True, group="followup-form-open", exit_on_error=False)
+
+
+def _push_form(app: App[Any], start: FormStart) -> None:
+    if getattr(app, "locked", False) or isinstance(app.screen, FollowUpForm):
+        return
+
+    def saved(result: Any) -> None:
+        if result is None:
+            return
+        now = utcnow()
+        if isinstance(result, fs.Created):
+            text = f"Added, due {format_due(result.due_at, now)}"
+            if result.warnings:
+                text += " — " + " ".join(result.warnings)
+        else:
+            text = f"Saved, due {format_due(result.due_at, now)}"
+        app.notify(
+            text, title="Follow-up", severity="warning" if _warned(result) else "information"
+        )
+        for s in list(app.screen_stack):
+            hook = getattr(s, "followup_saved", None)
+            if callable(hook):
+                hook(result)
+
+    app.push_screen(FollowUpForm(start), saved)
+
+
+def _warned(result: Any) -> bool:
+    return bool(getattr(result, "warnings", None))

@@ -1,0 +1,300 @@
+"""The team view (DESIGN §5.6): per person, what is slipping; drill into anyone's queue.
+
+One row per care manager, CHW and supervisor: caseload, contacts and reach rate this
+week, minutes this month, open and overdue follow-ups, the oldest unreturned callback,
+open needs, and contacts per day over the last four weeks (a sparkline in the row; the
+highlighted person's, larger, below). Figures come from indexed aggregates, in two
+steps so the table paints at once: the follow-up counts first, then the contact
+figures and open needs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+
+from rich.text import Text
+from textual import on, work
+from textual.app import App, ComposeResult, SystemCommand
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.widgets import DataTable, Footer, Header, Sparkline, Static
+
+from cm_tui.dates import relative_age
+from cm_tui.screens.base import BaseScreen
+from cm_tui.store import followup_queries as fq
+from cm_tui.store.followup_queries import QueueScope, TeamBounds, TeamRow
+from cm_tui.store.types import utcnow
+from cm_tui.store.vocab import label
+from cm_tui.widgets.list_table import ListTable
+from cm_tui.widgets.safe import literal
+
+BARS = " ▁▂▃▄▅▆▇█"
+UNASSIGNED = "unassigned"
+COLUMNS = (
+    ("Name", "name", 22),
+    ("Role", "role", 8),
+    ("Clients", "caseload", 7),
+    ("Contacts wk", "week", 11),
+    ("Reach", "reach", 5),
+    ("Min mo", "minutes", 6),
+    ("Open", "open", 6),
+    ("Overdue", "overdue", 7),
+    ("Oldest callback", "callback", 15),
+    ("Needs", "needs", 5),
+    ("Contacts/day, 4 wks", "trend", 28),
+)
+NARROW_HIDE = ("role", "minutes", "open", "trend")
+
+
+def spark(values: tuple[int, ...] | list[int]) -> Text:
+    """A one-line plot: one block character per day, scaled to the person's busiest day."""
+    if not values:
+        return Text("…", style="dim")
+    top = max(values)
+    if top == 0:
+        return Text("▁" * len(values), style="dim")
+    out = "".join(BARS[1 + round(v / top * (len(BARS) - 2))] if v else BARS[1] for v in values)
+    return Text(out, style="cyan")
+
+
+class TeamScreen(BaseScreen[None]):
+    TITLE = "Team"
+    CSS_PATH = "team.tcss"
+    BINDINGS = [
+        Binding("escape", "back", "Back"),
+        Binding("enter", "drill", "Their queue"),
+        Binding("o", "overdue", "Their overdue"),
+        Binding("g", "refresh", "Refresh", show=False),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rows: list[TeamRow] = []
+        self.unassigned = 0
+        self._generation = 0
+
+    def compose(self) -> ComposeResult:
+        yield Header(show_clock=self.app.show_clock)
+        yield Static(id="team-summary")
+        yield ListTable(id="team")
+        with Horizontal(id="trend-box"):
+            with Vertical(id="trend-text"):
+                yield Static(id="trend-title")
+                yield Static(id="trend-axis")
+            yield Sparkline([], id="trend", summary_function=max)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.sub_title = "Team: follow-ups, contacts and reach"
+        table = self.query_one("#team", DataTable)
+        for title, key, width in COLUMNS:
+            table.add_column(title, key=key, width=width)
+        table.focus()
+        self.query_one("#team-summary", Static).update(Text("Loading…", style="dim"))
+        self.reload()
+
+    def on_resize(self) -> None:
+        narrow = self.size.width < 140
+        self.set_class(narrow, "-narrow")
+        table = self.query_one("#team", DataTable)
+        for _title, key, width in COLUMNS:
+            column = table.columns.get(key)  # type: ignore[call-overload]
+            if column is None:
+                continue
+            want = 0 if narrow and key in NARROW_HIDE else width
+            if key == "name" and narrow:
+                want = max(14, self.size.width - 80)
+            if column.width != want:
+                column.width = want
+                column.auto_width = False
+        table.refresh(layout=True)
+
+    # ------------------------------------------------------------ loading
+
+    def reload(self) -> None:
+        self._generation += 1
+        self._load(self._generation)
+
+    @work(thread=True, exclusive=True, group="team", exit_on_error=False)
+    def _load(self, generation: int) -> None:
+        app: Any = self.app
+        bounds = TeamBounds.at()
+        with app.store.read() as session:
+            rows, unassigned = fq.team_overview(session, app.viewer, bounds)
+        app.call_from_thread(self._show, generation, rows, unassigned)
+        with app.store.read() as session:
+            stats = fq.contact_stats(session, [r.user_id for r in rows], bounds)
+            needs = fq.open_needs_by_person(session)
+        app.call_from_thread(self._show, generation, fq.with_activity(rows, stats, needs), None)
+
+    def _show(self, generation: int, rows: list[TeamRow], unassigned: int | None) -> None:
+        if generation != self._generation:
+            return
+        table = self.query_one("#team", DataTable)
+        keep = self.highlighted_key()
+        index = table.cursor_row
+        table.clear()
+        now = utcnow()
+        self.rows = rows
+        if unassigned is not None:
+            self.unassigned = unassigned
+        for row in rows:
+            table.add_row(*self._cells(row, now), key=str(row.user_id))
+        if self.unassigned:
+            table.add_row(
+                Text("(nobody — unassigned)", style="italic yellow"),
+                *[Text("")] * 5,
+                Text(f"{self.unassigned:,}", style="bold yellow"),
+                *[Text("")] * 4,
+                key=UNASSIGNED,
+            )
+        if table.row_count:
+            with contextlib.suppress(Exception):
+                index = table.get_row_index(keep) if keep else index
+            table.move_cursor(row=min(index, table.row_count - 1), animate=False)
+        self._update_summary()
+        self._show_trend()
+
+    def _cells(self, r: TeamRow, now: Any) -> list[Any]:
+        loading = Text("…", style="dim")
+        reach = r.reach_rate
+        callback = (
+            Text(
+                relative_age(r.oldest_callback_at, now).replace(" ago", ""),
+                style="bold red" if (now - r.oldest_callback_at).total_seconds() > 4 * 3600 else "",
+            )
+            if r.oldest_callback_at
+            else Text("—", style="dim")
+        )
+        filled = bool(r.per_day)
+        return [
+            literal(r.display_name, one_line=True),
+            Text(label(r.role)),
+            Text(f"{r.caseload:,}", justify="right"),
+            Text(f"{r.contacts_week:,}", justify="right") if filled else loading,
+            (Text(f"{reach:.0%}", justify="right") if reach is not None else Text("—", style="dim"))
+            if filled
+            else loading,
+            Text(f"{r.minutes_month:,}", justify="right") if filled else loading,
+            Text(f"{r.open_followups:,}", justify="right"),
+            Text(f"{r.overdue:,}", justify="right", style="bold red" if r.overdue else "dim"),
+            callback,
+            Text(f"{r.open_needs:,}", justify="right") if r.open_needs is not None else loading,
+            spark(r.per_day) if filled else loading,
+        ]
+
+    def _update_summary(self) -> None:
+        overdue = sum(r.overdue for r in self.rows)
+        week = sum(r.contacts_week for r in self.rows)
+        attempts = sum(r.attempts_week for r in self.rows)
+        reached = sum(r.reached_week for r in self.rows)
+        text = Text(f"{len(self.rows)} people · ")
+        text.append(f"{overdue:,} overdue", style="bold red" if overdue else "")
+        if self.unassigned:
+            text.append(f" · {self.unassigned:,} unassigned", style="bold yellow")
+        if any(r.per_day for r in self.rows):
+            text.append(f" · this week {week:,} contacts")
+            if attempts:
+                text.append(f", reached {reached / attempts:.0%}")
+        text.append(" · enter: their queue, o: their overdue", style="dim")
+        self.query_one("#team-summary", Static).update(text)
+
+    def _show_trend(self) -> None:
+        row = self.highlighted()
+        title = self.query_one("#trend-title", Static)
+        line = self.query_one("#trend", Sparkline)
+        if row is None or not row.per_day:
+            title.update(Text("Contacts per day, last 4 weeks", style="dim"))
+            line.data = []
+            self.query_one("#trend-axis", Static).update("")
+            return
+        days = row.per_day
+        title.update(
+            Text.assemble(
+                literal(row.display_name, "bold", one_line=True),
+                f"\ncontacts/day, 4 wks: total {sum(days):,}, busiest {max(days):,}",
+            )
+        )
+        self.query_one("#trend-axis", Static).update(
+            Text(f"4 weeks ago → today · today {days[-1]:,}", style="dim")
+        )
+        line.data = list(days)
+
+    # ------------------------------------------------------------ helpers
+
+    def highlighted_key(self) -> str | None:
+        table = self.query_one("#team", DataTable)
+        if table.row_count == 0:
+            return None
+        try:
+            key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key
+        except Exception:
+            return None
+        return None if key.value is None else str(key.value)
+
+    def highlighted(self) -> TeamRow | None:
+        key = self.highlighted_key()
+        return next((r for r in self.rows if str(r.user_id) == key), None)
+
+    @on(DataTable.RowHighlighted, "#team")
+    def _moved(self) -> None:
+        self._show_trend()
+
+    @on(DataTable.RowSelected, "#team")
+    def _selected(self) -> None:
+        self.action_drill()
+
+    # ------------------------------------------------------------ actions
+
+    def action_back(self) -> None:
+        self.app.pop_screen()
+
+    def action_refresh(self) -> None:
+        self.reload()
+
+    def action_drill(self, tab: str = "overdue") -> None:
+        from cm_tui.screens.followups import FollowUpQueueScreen
+
+        key = self.highlighted_key()
+        if key is None:
+            return
+        if key == UNASSIGNED:
+            scope, name = QueueScope("person", None), "Unassigned"
+        else:
+            row = self.highlighted()
+            if row is None:
+                return
+            scope, name = QueueScope.person(row.user_id), row.display_name
+        self.app.push_screen(FollowUpQueueScreen(scope, tab=tab, person_name=name))  # type: ignore[arg-type]
+
+    def action_overdue(self) -> None:
+        self.action_drill("overdue")
+
+    def on_screen_resume(self) -> None:
+        if self.rows:
+            self.reload()
+
+    def screen_commands(self) -> list[SystemCommand]:
+        return [
+            SystemCommand("Team: refresh", "Read the figures again (g)", self.action_refresh),
+            SystemCommand(
+                "Team: open this person's queue", "Drill into their follow-ups", self.action_drill
+            ),
+        ]
+
+
+def open_team(app: App[Any]) -> None:
+    """The team view, for supervisors and admins; anyone else is told why not."""
+    viewer = getattr(app, "viewer", None)
+    if viewer is None or getattr(app, "locked", False):
+        return
+    if not viewer.sees_everyone:
+        app.notify("The team view is for supervisors; f opens your own follow-ups.")
+        return
+    if getattr(app.screen, "blocks_navigation", False):
+        app.notify("Save (ctrl+s) or cancel (escape) the open form first.")
+        return
+    if isinstance(app.screen, TeamScreen):
+        return
+    app.push_screen(TeamScreen())
