@@ -1,7 +1,16 @@
-"""What every screen shares: worker failures become a visible message, never a silent hang."""
+"""What every screen shares: worker failures become a visible message, never a silent hang.
+
+A worker that raises (``exit_on_error=False``) reaches :class:`_ReportsWorkerErrors`:
+one line for the person at the keyboard (no traceback, no SQL, no markup), the full
+traceback in the log, and nothing on the screen touched - so whatever was typed
+into a form stays there. The same message within a few seconds is shown once (a
+draft that cannot be saved fails on every pause in typing).
+"""
 
 from __future__ import annotations
 
+import logging
+import time
 from typing import Any, Generic, TypeVar
 
 from textual.screen import ModalScreen, Screen
@@ -12,25 +21,49 @@ from cm_tui.widgets.safe import plain
 
 R = TypeVar("R")
 
+log = logging.getLogger(__name__)
+
+MAX_MESSAGE = 240
+REPEAT_QUIET_S = 10.0
+
 
 def describe_error(error: BaseException) -> str:
+    """One short line: a StoreError as worded, else the error's type and first line
+    (for a database error, the driver's message, not the SQL behind it)."""
     if isinstance(error, StoreError):
-        return str(error)
-    return f"{type(error).__name__}: {error}"
+        return plain(str(error))
+    detail = str(getattr(error, "orig", None) or error).strip()
+    first = detail.splitlines()[0] if detail else ""
+    text = f"{type(error).__name__}: {first}" if first else type(error).__name__
+    text = plain(" ".join(text.split()))
+    return text if len(text) <= MAX_MESSAGE else text[: MAX_MESSAGE - 1] + "…"
 
 
 class _ReportsWorkerErrors:
+    _last_failure: tuple[str, float] | None = None
+
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.state == WorkerState.ERROR and event.worker.error is not None:
             self.worker_failed(event.worker)
 
     def worker_failed(self, worker: Worker[Any]) -> None:
-        assert worker.error is not None
+        error = worker.error
+        assert error is not None
+        log.error(
+            "worker %r failed", worker.name, exc_info=(type(error), error, error.__traceback__)
+        )
+        message = describe_error(error)
+        now = time.monotonic()
+        last = self._last_failure
+        if last is not None and last[0] == message and now - last[1] < REPEAT_QUIET_S:
+            return
+        self._last_failure = (message, now)
         self.app.notify(  # type: ignore[attr-defined]
-            describe_error(worker.error),
+            message,
             title="Something went wrong",
             severity="error",
             timeout=10,
+            markup=False,
         )
 
 
