@@ -281,6 +281,10 @@ async def _followup_queue(
     if not names:
         return None, "not built yet (issue 6)"
     samples = Samples("follow-up queue")
+    # The search box still has focus after the keystroke test: leave it, as a user
+    # would, so that `f` reaches the app instead of being typed.
+    await pilot.press("escape")
+    await settle(pilot, app)
     base = app.screen
     for _ in range(repeats):
         since = watch.mark()

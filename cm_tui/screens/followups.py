@@ -46,7 +46,7 @@ PREFETCH = 25
 CALLBACK_LATE_H = 4  # an unreturned callback older than this is shown in red
 COLUMNS = (
     ("", "sel", 1),
-    ("Due", "due", 9),
+    ("Due", "due", 11),
     ("Pri", "pri", 6),
     ("Client", "client", 0),  # shares what is left with "What"
     ("What", "what", 0),
@@ -271,8 +271,8 @@ class FollowUpQueueScreen(BaseScreen[None]):
         text = Text(no_wrap=True, overflow="ellipsis")
         if row.recurrence:
             text.append("↻ ", style="green")
-        if row.kind == "callback":
-            text.append("callback ", style="bold cyan")
+        if row.kind == "callback" and "callback" not in row.title.lower().replace(" ", ""):
+            text.append("callback · ", style="bold cyan")
         text.append_text(literal(row.title, one_line=True))
         return text
 

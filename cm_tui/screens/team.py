@@ -19,6 +19,7 @@ from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Footer, Header, Sparkline, Static
+from textual.widgets.data_table import ColumnKey
 
 from cm_tui.dates import relative_age
 from cm_tui.screens.base import BaseScreen
@@ -31,9 +32,10 @@ from cm_tui.widgets.safe import literal
 
 BARS = " ▁▂▃▄▅▆▇█"
 UNASSIGNED = "unassigned"
-COLUMNS = (
-    ("Name", "name", 22),
-    ("Role", "role", 8),
+# (title, key, width); the name column takes what the others leave.
+WIDE = (
+    ("Name", "name", 0),
+    ("Role", "role", 4),
     ("Clients", "caseload", 7),
     ("Contacts wk", "week", 11),
     ("Reach", "reach", 5),
@@ -44,7 +46,17 @@ COLUMNS = (
     ("Needs", "needs", 5),
     ("Contacts/day, 4 wks", "trend", 28),
 )
-NARROW_HIDE = ("role", "minutes", "open", "trend")
+NARROW = (
+    ("Name", "name", 0),
+    ("Clients", "caseload", 7),
+    ("Wk", "week", 5),
+    ("Reach", "reach", 5),
+    ("Overdue", "overdue", 7),
+    ("Callback", "callback", 8),
+    ("Needs", "needs", 5),
+)
+NAME_MIN, NAME_MAX = 14, 30
+ROLE_SHORT = {"care_manager": "CM", "chw": "CHW", "supervisor": "Sup", "admin": "Adm"}
 
 
 def spark(values: tuple[int, ...] | list[int]) -> Text:
@@ -73,6 +85,7 @@ class TeamScreen(BaseScreen[None]):
         self.rows: list[TeamRow] = []
         self.unassigned = 0
         self._generation = 0
+        self.columns: tuple[tuple[str, str, int], ...] = ()
 
     def compose(self) -> ComposeResult:
         yield Header(show_clock=self.app.show_clock)
@@ -87,28 +100,33 @@ class TeamScreen(BaseScreen[None]):
 
     def on_mount(self) -> None:
         self.sub_title = "Team: follow-ups, contacts and reach"
-        table = self.query_one("#team", DataTable)
-        for title, key, width in COLUMNS:
-            table.add_column(title, key=key, width=width)
-        table.focus()
+        self._set_columns()
+        self.query_one("#team", DataTable).focus()
         self.query_one("#team-summary", Static).update(Text("Loading…", style="dim"))
         self.reload()
 
     def on_resize(self) -> None:
-        narrow = self.size.width < 140
-        self.set_class(narrow, "-narrow")
+        self.set_class(self.size.width < 140, "-narrow")
+        self._set_columns()
+
+    def _set_columns(self) -> None:
+        """The wide set from 140 columns, else the figures that matter most."""
+        wanted = WIDE if self.size.width >= 140 else NARROW
         table = self.query_one("#team", DataTable)
-        for _title, key, width in COLUMNS:
-            column = table.columns.get(key)  # type: ignore[call-overload]
-            if column is None:
-                continue
-            want = 0 if narrow and key in NARROW_HIDE else width
-            if key == "name" and narrow:
-                want = max(14, self.size.width - 80)
-            if column.width != want:
-                column.width = want
-                column.auto_width = False
-        table.refresh(layout=True)
+        fixed = sum(w for _, _, w in wanted) + 2 * table.cell_padding * len(wanted) + 2
+        name = max(NAME_MIN, min(NAME_MAX, self.size.width - fixed))
+        if wanted is self.columns and table.columns:
+            column = table.columns.get(ColumnKey("name"))
+            if column is not None and column.width != name:
+                column.width = name
+                table.refresh(layout=True)
+            return
+        self.columns = wanted
+        table.clear(columns=True)
+        for title, key, width in wanted:
+            table.add_column(title, key=key, width=width or name)
+        if self.rows:
+            self._show(self._generation, self.rows, None)
 
     # ------------------------------------------------------------ loading
 
@@ -142,13 +160,12 @@ class TeamScreen(BaseScreen[None]):
         for row in rows:
             table.add_row(*self._cells(row, now), key=str(row.user_id))
         if self.unassigned:
-            table.add_row(
-                Text("(nobody — unassigned)", style="italic yellow"),
-                *[Text("")] * 5,
-                Text(f"{self.unassigned:,}", style="bold yellow"),
-                *[Text("")] * 4,
-                key=UNASSIGNED,
-            )
+            cells = [Text("") for _ in self.columns]
+            cells[0] = Text("(unassigned)", style="italic yellow")
+            keys = [k for _, k, _ in self.columns]
+            spot = keys.index("open") if "open" in keys else keys.index("overdue")
+            cells[spot] = Text(f"{self.unassigned:,} open", style="bold yellow")
+            table.add_row(*cells, key=UNASSIGNED)
         if table.row_count:
             with contextlib.suppress(Exception):
                 index = table.get_row_index(keep) if keep else index
@@ -168,9 +185,9 @@ class TeamScreen(BaseScreen[None]):
             else Text("—", style="dim")
         )
         filled = bool(r.per_day)
-        return [
+        values = [
             literal(r.display_name, one_line=True),
-            Text(label(r.role)),
+            Text(ROLE_SHORT.get(r.role, label(r.role))),
             Text(f"{r.caseload:,}", justify="right"),
             Text(f"{r.contacts_week:,}", justify="right") if filled else loading,
             (Text(f"{reach:.0%}", justify="right") if reach is not None else Text("—", style="dim"))
@@ -183,6 +200,8 @@ class TeamScreen(BaseScreen[None]):
             Text(f"{r.open_needs:,}", justify="right") if r.open_needs is not None else loading,
             spark(r.per_day) if filled else loading,
         ]
+        by_key = dict(zip((k for _, k, _ in WIDE), values, strict=True))
+        return [by_key[k] for _, k, _ in self.columns]
 
     def _update_summary(self) -> None:
         overdue = sum(r.overdue for r in self.rows)
