@@ -39,7 +39,11 @@ async def _until(pilot: Any, check: Any, tries: int = 100) -> None:
 
 def _caseload_ready(pilot: Any) -> bool:
     screen = pilot.app.screen
-    return isinstance(screen, CaseloadScreen) and screen.query_one("#caseload").row_count == 7
+    return (
+        isinstance(screen, CaseloadScreen)
+        and screen.query_one("#caseload").row_count == 7
+        and bool(screen.query("#sort"))  # the filter menus mount just after the first frame
+    )
 
 
 async def _on_caseload(pilot: Any) -> None:

@@ -39,6 +39,40 @@ COLUMNS = (
 NAME_MIN, NAME_MAX = 14, 40
 
 
+class FilterMenus(Horizontal):
+    """Risk, program, status, last reach and sort menus of the caseload."""
+
+    def __init__(self, sort: SortKey) -> None:
+        super().__init__(id="filter-menus")
+        self.sort = sort
+
+    def compose(self) -> ComposeResult:
+        yield Select([(label(r), r) for r in RISK_TIERS], prompt="Risk", id="risk", compact=True)
+        # Composed lazily: the programme list may already have arrived.
+        programs: list[str] = getattr(self.screen, "_programs", [])
+        yield Select([(p, p) for p in programs], prompt="Program", id="program", compact=True)
+        yield Select(
+            [(label(s), s) for s in CLIENT_STATUSES],
+            prompt="Status",
+            value="active",
+            id="status",
+            compact=True,
+        )
+        yield Select(
+            [(f"Unreached {n}d", n) for n in REACHED_CHOICES],
+            prompt="Reached",
+            id="reached",
+            compact=True,
+        )
+        yield Select(
+            [(f"Sort: {s.replace('_', ' ')}", s) for s in SORTS],
+            value=self.sort,
+            allow_blank=False,
+            id="sort",
+            compact=True,
+        )
+
+
 @dataclass
 class _Load:
     generation: int
@@ -69,6 +103,7 @@ class CaseloadScreen(BaseScreen[None]):
         self._rows: list[CaseloadRow] = []
         self._total: int | None = None
         self._programs: list[str] = []
+        self._resumed_before = False
 
     # ------------------------------------------------------------ layout
 
@@ -76,30 +111,6 @@ class CaseloadScreen(BaseScreen[None]):
         yield Header(show_clock=self.app.show_clock)
         with Horizontal(id="filters"):
             yield Input(placeholder="/ search name, MRN, phone", id="search", compact=True)
-            yield Select(
-                [(label(r), r) for r in RISK_TIERS], prompt="Risk", id="risk", compact=True
-            )
-            yield Select([], prompt="Program", id="program", compact=True)
-            yield Select(
-                [(label(s), s) for s in CLIENT_STATUSES],
-                prompt="Status",
-                value="active",
-                id="status",
-                compact=True,
-            )
-            yield Select(
-                [(f"Unreached {n}d", n) for n in REACHED_CHOICES],
-                prompt="Reached",
-                id="reached",
-                compact=True,
-            )
-            yield Select(
-                [(f"Sort: {s.replace('_', ' ')}", s) for s in SORTS],
-                value="name",
-                allow_blank=False,
-                id="sort",
-                compact=True,
-            )
         yield Static(id="summary")
         table = ListTable(id="caseload")
         yield table
@@ -116,8 +127,18 @@ class CaseloadScreen(BaseScreen[None]):
         table.focus()
         if viewer is not None and viewer.sees_everyone:
             self.filter = replace(self.filter, everyone=True)
-        self.reload()
+        if self.app.store.is_sqlite:
+            self._first_window()  # a few ms off an index: rows are in the very first frame
+        else:
+            self.reload()
         self._load_programs()
+        # The menus are mounted just after the first frame: the list paints first.
+        self.call_after_refresh(self._mount_menus)
+
+    def _mount_menus(self) -> None:
+        filters = self.query_one("#filters", Horizontal)
+        if self.is_attached and filters.is_attached and not self.query("#filter-menus"):
+            filters.mount(FilterMenus(self.sort))
 
     def on_resize(self) -> None:
         # Narrow terminals drop the sort menu (`o` cycles the sort; the summary names it).
@@ -143,6 +164,16 @@ class CaseloadScreen(BaseScreen[None]):
         self._rows = []
         self._more = False
         self._load_window(self._generation, None, count=True)
+
+    def _first_window(self) -> None:
+        self._generation += 1
+        now = utcnow()
+        with self.app.store.read() as session:
+            rows = queries.caseload_page(
+                session, self.app.viewer, self.filter, self.sort, None, PAGE + 1, now
+            )
+            total = queries.caseload_count(session, self.app.viewer, self.filter, now)
+        self._show(self._generation, rows, total, False, now)
 
     def _load_next(self) -> None:
         if self._loading or not self._more or not self._rows:
@@ -170,8 +201,16 @@ class CaseloadScreen(BaseScreen[None]):
         self.app.call_from_thread(self._set_programs, programs)
 
     def _set_programs(self, programs: list[str]) -> None:
-        select = self.query_one("#program", Select)
-        select.set_options([(p, p) for p in programs])
+        self._programs = programs
+        select = self._menu("program")
+        if select is not None and select.is_mounted:
+            # Just after the lazy mount the menu may not have built its list yet.
+            select.call_after_refresh(select.set_options, [(p, p) for p in programs])
+
+    def _menu(self, menu_id: str) -> Select[Any] | None:
+        """A filter menu, or None in the moment before the menus are mounted."""
+        found = self.query(f"#{menu_id}").results(Select)
+        return next(iter(found), None)
 
     def _show(
         self,
@@ -312,7 +351,15 @@ class CaseloadScreen(BaseScreen[None]):
 
     def action_cycle_sort(self) -> None:
         nxt = SORTS[(SORTS.index(self.sort) + 1) % len(SORTS)]
-        self.query_one("#sort", Select).value = nxt
+        self.set_sort(nxt)
+
+    def set_sort(self, sort: SortKey) -> None:
+        menu = self._menu("sort")
+        if menu is not None:
+            menu.value = sort  # its Changed message reloads
+        elif sort != self.sort:
+            self.sort = sort
+            self.reload()
 
     def action_toggle_everyone(self) -> None:
         viewer = self.app.viewer
@@ -329,16 +376,18 @@ class CaseloadScreen(BaseScreen[None]):
         return True
 
     def on_screen_resume(self) -> None:
-        # Coming back from a client: refresh the window in place (last contact may have moved).
-        if self._rows:
+        # Coming back from a client: refresh the window in place (last contact may have
+        # moved). The first resume is the screen's own start, already loaded.
+        if self._resumed_before:
             self.reload()
+        self._resumed_before = True
 
     def screen_commands(self) -> list[SystemCommand]:
         cmds = [
             SystemCommand(
                 f"Sort caseload by {queries.SORT_LABELS[s]}",
                 "Caseload order",
-                lambda s=s: setattr(self.query_one("#sort", Select), "value", s),
+                lambda s=s: self.set_sort(s),
             )
             for s in SORTS
         ]
