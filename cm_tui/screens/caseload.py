@@ -88,6 +88,8 @@ class CaseloadScreen(BaseScreen[None]):
         Binding("slash", "focus_search", "Search"),
         Binding("enter", "open_client", "Open", show=True),
         Binding("l", "log_contact", "Log contact"),
+        Binding("s", "screening", "Screen"),
+        Binding("u", "add_followup", "Follow-up"),
         Binding("o", "cycle_sort", "Sort"),
         Binding("a", "toggle_everyone", "Mine/all", show=False),
         Binding("escape", "leave_search", "Back to list", show=False),
@@ -346,6 +348,25 @@ class CaseloadScreen(BaseScreen[None]):
 
     def contact_logged(self, _logged: Any) -> None:
         """A contact was saved (from here or anywhere): the row's last contact moved."""
+        if self._rows:
+            self.reload()
+
+    def action_screening(self) -> None:
+        from cm_tui.screens.screening import start_screening
+
+        client_id = self._highlighted_id()
+        if client_id is not None:
+            start_screening(self.app, client_id)
+
+    def action_add_followup(self) -> None:
+        from cm_tui.screens.followups import add_followup
+
+        client_id = self._highlighted_id()
+        if client_id is not None:
+            add_followup(self.app, client_id)
+
+    def followup_saved(self, _result: Any) -> None:
+        """A follow-up was added or changed: the row's next due may have moved."""
         if self._rows:
             self.reload()
 

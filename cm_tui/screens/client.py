@@ -37,6 +37,8 @@ class ClientScreen(BaseScreen[None]):
     BINDINGS = [
         Binding("escape", "back", "Back"),
         Binding("l", "log_contact", "Log contact"),
+        Binding("s", "screening", "Screen"),
+        Binding("u", "add_followup", "Follow-up"),
         Binding("a", "addendum", "Addendum"),
     ]
 
@@ -303,6 +305,7 @@ class ClientScreen(BaseScreen[None]):
             if result.get("flags"):
                 flags = ", ".join(label(f) for f in result["flags"])
                 screenings.append(Text.assemble("  ⚑ ", literal(flags, "bold red")))
+            screenings.extend(_screening_details(result))
         self.query_one("#screenings", Static).update(
             Group(*screenings) if screenings else Text("No screenings yet", style="dim")
         )
@@ -426,6 +429,27 @@ class ClientScreen(BaseScreen[None]):
 
         open_contact_form(self, self.client_id)
 
+    def action_screening(self) -> None:
+        from cm_tui.screens.screening import start_screening
+
+        start_screening(self.app, self.client_id)
+
+    def action_add_followup(self) -> None:
+        from cm_tui.screens.followups import add_followup
+
+        add_followup(self.app, self.client_id)
+
+    def followup_saved(self, _result: Any) -> None:
+        if self.brief is not None:
+            self._load_brief(audited=False)
+
+    def on_screen_resume(self) -> None:
+        # Back from a screening: its result, needs and follow-ups belong in the brief.
+        # (The first resume is the screen's own start.)
+        if getattr(self, "_resumed_before", False) and self.brief is not None:
+            self._load_brief(audited=False)
+        self._resumed_before = True
+
     def contact_logged(self, logged: Any) -> None:
         """A contact was saved: the brief (last contact, follow-ups) and timeline refresh."""
         if logged.client_id == self.client_id and self.brief is not None:
@@ -514,3 +538,25 @@ class ClientScreen(BaseScreen[None]):
                 lambda: self.set_timeline_filter(TimelineFilter()),
             ),
         ]
+
+
+def _screening_details(result: dict[str, Any]) -> list[Text]:
+    """Scores (with bands), scores left incomplete by a decline, and declined questions."""
+    lines: list[Text] = []
+    if result.get("declined_screening"):
+        lines.append(Text("  declined the whole screening", style="yellow"))
+        return lines
+    bands = result.get("bands") or {}
+    scores = result.get("scores") or {}
+    if scores:
+        parts = [
+            f"{name} {value}" + (f" ({label(bands[name])})" if name in bands else "")
+            for name, value in sorted(scores.items())
+        ]
+        lines.append(Text.assemble("  score: ", literal(", ".join(parts))))
+    for name in sorted(result.get("incomplete_scores") or []):
+        lines.append(Text.assemble("  ", literal(name), Text(" incomplete — declined", "yellow")))
+    declined = sorted(result.get("declined_items") or [])
+    if declined:
+        lines.append(Text.assemble("  declined: ", literal(", ".join(declined), "yellow")))
+    return lines

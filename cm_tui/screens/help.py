@@ -17,6 +17,7 @@ EXTRA = {
         ("↑ ↓ pgup pgdn home end", "Move through the list (more rows load as you go)"),
         ("enter", "Open the highlighted client"),
     ],
+    "Screening": [("1–9 / space", "Answer; tick for multi-choice, then enter")],
     "Client": [
         ("↑ ↓ pgup pgdn", "Move through contacts (older ones load as you go)"),
         ("shift+tab", "From the contacts: filter by method, with (PCP…), outcome"),

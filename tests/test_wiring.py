@@ -1,0 +1,92 @@
+"""The keys that join the screens: s (screen), u (follow-up) from the caseload and the brief."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from textual.widgets import Static
+
+from cm_tui.screens.caseload import CaseloadScreen
+from cm_tui.screens.client import ClientScreen
+from cm_tui.store.models import Screening
+from cm_tui.store.types import freeze_clock
+from tests.snapshot_app import NOW, build_app
+from tests.test_ui import settle, shown
+
+
+@pytest.fixture(autouse=True)
+def _thaw() -> Any:
+    yield
+    freeze_clock(None)
+
+
+async def _caseload(pilot: Any) -> None:
+    await settle(pilot, lambda: isinstance(pilot.app.screen, CaseloadScreen))
+
+
+async def test_s_starts_a_screening_for_the_highlighted_client(tmp_path: Path) -> None:
+    from cm_tui.screens.screening import ScreeningScreen
+
+    app = build_app(tmp_path / "d.db")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _caseload(pilot)
+        await pilot.press("s")
+        await settle(pilot, lambda: isinstance(app.screen, ScreeningScreen))
+        assert app.screen.client_id == app.screen_stack[-2]._rows[0].id
+        await pilot.press("escape")
+        await settle(pilot, lambda: isinstance(app.screen, CaseloadScreen))
+
+
+async def test_u_adds_a_follow_up_and_the_row_shows_it(tmp_path: Path) -> None:
+    from cm_tui.screens.followups import FollowUpForm
+
+    app = build_app(tmp_path / "d.db")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _caseload(pilot)
+        await pilot.press("down")  # Brooks, Walter: no open follow-up
+        screen = app.screen
+        assert screen._rows[1].next_due_at is None
+        await pilot.press("u")
+        await settle(pilot, lambda: isinstance(app.screen, FollowUpForm))
+        form = app.screen
+        assert app.focused is form.query_one("#fu-title")
+        await pilot.press(*"Call re: discharge meds", "tab")
+        assert app.focused is form.query_one("#fu-due")
+        await pilot.press(*"tomorrow", "ctrl+s")
+        await settle(pilot, lambda: isinstance(app.screen, CaseloadScreen))
+        await settle(pilot, lambda: screen._rows[1].next_due_at is not None)
+
+
+async def test_brief_lists_screening_scores_and_declined_items(tmp_path: Path) -> None:
+    app = build_app(tmp_path / "d.db")
+    with app.store.write() as s:
+        s.add(
+            Screening(
+                client_id=1,
+                user_id=1,
+                script_id="phq-9",
+                script_version="1.0",
+                status="completed",
+                started_at=NOW,
+                completed_at=NOW,
+                opt_out_acknowledged=True,
+                result_json={
+                    "positive_domains": [],
+                    "flags": [],
+                    "scores": {},
+                    "incomplete_scores": ["phq9"],
+                    "declined_items": ["phq_9", "phq_3"],
+                },
+            )
+        )
+    async with app.run_test(size=(160, 50)) as pilot:
+        await _caseload(pilot)
+        await pilot.press("enter")
+        await settle(
+            pilot, lambda: isinstance(app.screen, ClientScreen) and app.screen.brief is not None
+        )
+        text = shown(app.screen.query_one("#screenings", Static))
+        assert "phq9 incomplete — declined" in text
+        assert "declined: phq_3, phq_9" in text
