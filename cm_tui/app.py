@@ -206,6 +206,16 @@ class CmTuiApp(App[None]):
 
         super().notify(plain(message), title=plain(title), markup=False, **kwargs)
 
+    def _open_report(self) -> None:
+        from cm_tui.screens.report import open_report
+
+        open_report(self)
+
+    def _open_import(self) -> None:
+        from cm_tui.screens.import_clients import open_import
+
+        open_import(self)
+
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         if self.viewer is not None and not self.locked:
             yield SystemCommand("Caseload", "Your list of clients (c)", self.action_caseload)
@@ -215,6 +225,16 @@ class CmTuiApp(App[None]):
             if self.viewer.sees_everyone:
                 yield SystemCommand(
                     "Team view", "Per person: overdue, callbacks, reach (t)", self.action_team
+                )
+                yield SystemCommand(
+                    "Programme report",
+                    "A month's contacts, reach, CCM minutes, needs, timeliness, ED use",
+                    self._open_report,
+                )
+                yield SystemCommand(
+                    "Import clients from CSV",
+                    "A panel list: preview, map columns, dry run, import",
+                    self._open_import,
                 )
             yield SystemCommand(
                 "Lock now", "Hide everything until your password (ctrl+l)", self.action_lock

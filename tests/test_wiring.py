@@ -90,3 +90,28 @@ async def test_brief_lists_screening_scores_and_declined_items(tmp_path: Path) -
         text = shown(app.screen.query_one("#screenings", Static))
         assert "phq9 incomplete — declined" in text
         assert "declined: phq_3, phq_9" in text
+
+
+async def test_supervisor_palette_opens_report_and_import(tmp_path: Path) -> None:
+    from cm_tui.screens.import_clients import ImportClientsScreen
+    from cm_tui.screens.report import ReportScreen
+
+    app = build_app(tmp_path / "d.db", user="sue")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _caseload(pilot)
+        commands = {c.title: c for c in app.get_system_commands(app.screen)}
+        commands["Programme report"].callback()
+        await settle(pilot, lambda: isinstance(app.screen, ReportScreen))
+        await pilot.press("escape")
+        await settle(pilot, lambda: isinstance(app.screen, CaseloadScreen))
+        commands["Import clients from CSV"].callback()
+        await settle(pilot, lambda: isinstance(app.screen, ImportClientsScreen))
+
+
+async def test_care_manager_palette_has_no_supervisor_commands(tmp_path: Path) -> None:
+    app = build_app(tmp_path / "d.db")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await _caseload(pilot)
+        titles = {c.title for c in app.get_system_commands(app.screen)}
+        assert "Programme report" not in titles and "Team view" not in titles
+        assert {"Caseload", "Follow-up queue", "Log inbound call", "Lock now"} <= titles
