@@ -76,7 +76,7 @@ def _close(progress: _Progress | None) -> None:
 
 @click.group("import")
 def import_group() -> None:
-    """Import a panel list of clients, or ED visits and admissions, from CSV."""
+    """Import clients, ED visits and admissions, or community resources from CSV."""
 
 
 def _import_options(fn: Any) -> Any:
@@ -186,6 +186,41 @@ def import_events_command(
     a time (2026-10-03T14:30). Events already recorded are left alone.
     """
     _run_import(opts, "events", file, dry_run, maps, mapping_file, errors_path)
+
+
+@import_group.command("resources")
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Check every row and report; write nothing.")
+@click.pass_obj
+def import_resources_command(opts: Options, file: Path, dry_run: bool) -> None:
+    """Import community resources: name, domains, phone, address, hours,
+    eligibility, languages, notes.
+
+    domains and languages take several values separated by ';' (food; housing).
+    A name already in the directory updates that entry. One transaction: a file
+    with any problem writes nothing, and every problem is listed.
+    """
+    from cm_tui.services import resources
+
+    store = open_or_fail(opts.url())
+    try:
+        viewer, _actor = acting_viewer(opts, store)
+        result = resources.import_resources(store, file, dry_run=dry_run, viewer=viewer)
+    except (InterchangeError, StoreError) as exc:
+        fail(str(exc))
+    finally:
+        store.close()
+    if result.errors:
+        from cm_tui.services import importer
+
+        report_path = importer.default_error_path(file)
+        listed = importer.ImportResult("resources", file, dry_run, errors=result.errors)
+        try:
+            importer.write_error_report(listed, report_path)
+        except InterchangeError as exc:
+            fail(f"{result.summary()} The problem report could not be written: {exc}")
+        fail(f"{result.summary()} Every problem is listed in {report_path}.")
+    click.echo(result.summary())
 
 
 # ---------------------------------------------------------------- export
