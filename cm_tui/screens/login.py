@@ -151,6 +151,7 @@ class LockScreen(_Form):
             yield Static(id="error", classes="error")
 
     def on_mount(self) -> None:
+        self.app.clear_notifications()  # a toast may quote a client's name or note
         self.query_one("#password", Input).focus()
 
     @on(Input.Submitted, "#password")
