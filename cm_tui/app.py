@@ -27,8 +27,9 @@ class CmTuiApp(App[None]):
     ENABLE_COMMAND_PALETTE = True
     BINDINGS = [
         Binding("c", "caseload", "Caseload"),
-        Binding("f", "followups", "Follow-ups"),
-        Binding("t", "team", "Team", show=False),
+        # Not in the footer (full on narrow terminals); ? and the palette list them.
+        Binding("f", "followups", "Follow-ups", show=False),
+        Binding("t", "team", "Team view (supervisors)", show=False),
         Binding("question_mark", "help", "Keys"),
         Binding("ctrl+l", "lock", "Lock", priority=True),
         Binding("ctrl+q", "quit", "Quit", priority=True),

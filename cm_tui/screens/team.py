@@ -39,7 +39,7 @@ WIDE = (
     ("Clients", "caseload", 7),
     ("Contacts wk", "week", 11),
     ("Reach", "reach", 5),
-    ("Min mo", "minutes", 6),
+    ("Min mo", "minutes", 8),
     ("Open", "open", 6),
     ("Overdue", "overdue", 7),
     ("Oldest callback", "callback", 15),
