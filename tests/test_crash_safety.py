@@ -348,6 +348,7 @@ class Chain:
     ledger: Ledger = field(default_factory=Ledger)
     rounds: int = 0
     kills: int = 0
+    early: int = 0  # kills before the driver had said READY
     rows: int = 0
     lost: list[str] = field(default_factory=list)
     half: list[str] = field(default_factory=list)
@@ -366,6 +367,7 @@ def run_chain(chain: Chain, index: int, rounds: int, seed: int) -> Chain:
             chain.ledger.add(line)
         if outcome.killed:
             chain.kills += 1
+            chain.early += outcome.early
         else:
             chain.failures.append(f"round {r} ({mode}): the driver exited: {outcome.stderr[-800:]}")
         found = check(chain.db, chain.ledger)
@@ -390,6 +392,7 @@ def test_kill_9_at_random_points_loses_nothing_committed(tmp_path: Path) -> None
         done = list(pool.map(lambda i: run_chain(chains[i], i, per_chain[i], seed), range(CHAINS)))
     rounds = sum(c.rounds for c in done)
     kills = sum(c.kills for c in done)
+    early = sum(c.early for c in done)
     reported = sum(c.ledger.reported for c in done)
     rows = sum(c.rows for c in done)
     lost = [x for c in done for x in c.lost]
@@ -397,7 +400,8 @@ def test_kill_9_at_random_points_loses_nothing_committed(tmp_path: Path) -> None
     broken = [x for c in done for x in c.broken]
     failures = [x for c in done for x in c.failures]
     summary = (
-        f"crash harness (CM_TUI_CRASH_SEED={seed}): {rounds} rounds, {kills} kills (SIGKILL), "
+        f"crash harness (CM_TUI_CRASH_SEED={seed}): {rounds} rounds, {kills} kills (SIGKILL; "
+        f"{early} while starting), "
         f"{reported} transactions reported committed, {rows} rows checked, "
         f"lost {len(lost)}, half-written {len(half)}, integrity problems {len(broken)}, "
         f"{time.monotonic() - started:.0f} s"
