@@ -39,6 +39,7 @@ class ClientScreen(BaseScreen[None]):
         Binding("l", "log_contact", "Log contact"),
         Binding("s", "screening", "Screen"),
         Binding("u", "add_followup", "Follow-up"),
+        Binding("n", "needs", "Needs & referrals", show=False),
         Binding("a", "addendum", "Addendum"),
     ]
 
@@ -438,6 +439,19 @@ class ClientScreen(BaseScreen[None]):
         from cm_tui.screens.followups import add_followup
 
         add_followup(self.app, self.client_id)
+
+    def action_needs(self) -> None:
+        from cm_tui.screens.referrals import ReferralsScreen
+
+        name = ""
+        if self.brief is not None:
+            c = self.brief.client
+            name = f"{c.family_name}, {c.given_name}"
+        self.app.push_screen(ReferralsScreen(self.client_id, name), self._needs_closed)
+
+    def _needs_closed(self, _result: object) -> None:
+        if self.brief is not None:
+            self._load_brief(audited=False)  # needs and follow-ups may have changed
 
     def followup_saved(self, _result: Any) -> None:
         if self.brief is not None:
