@@ -45,8 +45,9 @@ async def test_u_adds_a_follow_up_and_the_row_shows_it(tmp_path: Path) -> None:
     app = build_app(tmp_path / "d.db")
     async with app.run_test(size=(120, 40)) as pilot:
         await _caseload(pilot)
-        await pilot.press("down")  # Brooks, Walter: no open follow-up
         screen = app.screen
+        await settle(pilot, lambda: len(screen._rows) == 7)
+        await pilot.press("down")  # Brooks, Walter: no open follow-up
         assert screen._rows[1].next_due_at is None
         await pilot.press("u")
         await settle(pilot, lambda: isinstance(app.screen, FollowUpForm))
@@ -56,7 +57,12 @@ async def test_u_adds_a_follow_up_and_the_row_shows_it(tmp_path: Path) -> None:
         assert app.focused is form.query_one("#fu-due")
         await pilot.press(*"tomorrow", "ctrl+s")
         await settle(pilot, lambda: isinstance(app.screen, CaseloadScreen))
-        await settle(pilot, lambda: screen._rows[1].next_due_at is not None)
+        # The caseload reloads after the save; wait for the refreshed window.
+        await settle(
+            pilot,
+            lambda: len(screen._rows) > 1 and screen._rows[1].next_due_at is not None,
+            tries=100,
+        )
 
 
 async def test_brief_lists_screening_scores_and_declined_items(tmp_path: Path) -> None:

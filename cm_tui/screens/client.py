@@ -433,6 +433,7 @@ class ClientScreen(BaseScreen[None]):
     def action_screening(self) -> None:
         from cm_tui.screens.screening import start_screening
 
+        self._screening_opened = True
         start_screening(self.app, self.client_id)
 
     def action_add_followup(self) -> None:
@@ -459,10 +460,9 @@ class ClientScreen(BaseScreen[None]):
 
     def on_screen_resume(self) -> None:
         # Back from a screening: its result, needs and follow-ups belong in the brief.
-        # (The first resume is the screen's own start.)
-        if getattr(self, "_resumed_before", False) and self.brief is not None:
+        if getattr(self, "_screening_opened", False) and self.brief is not None:
+            self._screening_opened = False
             self._load_brief(audited=False)
-        self._resumed_before = True
 
     def contact_logged(self, logged: Any) -> None:
         """A contact was saved: the brief (last contact, follow-ups) and timeline refresh."""
