@@ -223,6 +223,13 @@ class CmTuiApp(App[None]):
             yield SystemCommand(
                 "Follow-up queue", "Overdue, today, upcoming, done (f)", self.action_followups
             )
+            from cm_tui.screens.resources import ResourcesScreen
+
+            yield SystemCommand(
+                "Resource directory",
+                "Community resources: search, add, edit",
+                lambda: self.push_screen(ResourcesScreen()),
+            )
             if self.viewer.sees_everyone:
                 yield SystemCommand(
                     "Team view", "Per person: overdue, callbacks, reach (t)", self.action_team
