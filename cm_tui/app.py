@@ -12,6 +12,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 
 from cm_tui.config import Settings, load_settings, resolve_database_url
+from cm_tui.screens.base import _ReportsWorkerErrors
 from cm_tui.services import auth
 from cm_tui.store.access import Viewer
 from cm_tui.store.db import Store, StoreError, open_store
@@ -19,7 +20,7 @@ from cm_tui.store.db import Store, StoreError, open_store
 DEMO_BANNER = "DEMO DATA — synthetic people, not patients"
 
 
-class CmTuiApp(App[None]):
+class CmTuiApp(_ReportsWorkerErrors, App[None]):
     """cm-tui. Build it with :func:`make_app`."""
 
     TITLE = "cm-tui"

@@ -121,3 +121,23 @@ async def test_care_manager_palette_has_no_supervisor_commands(tmp_path: Path) -
         titles = {c.title for c in app.get_system_commands(app.screen)}
         assert "Programme report" not in titles and "Team view" not in titles
         assert {"Caseload", "Follow-up queue", "Log inbound call", "Lock now"} <= titles
+
+
+async def test_a_failed_demo_build_says_so_and_the_app_stays(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cm_tui.app import make_app
+    from cm_tui.config import Settings
+    from cm_tui.screens.seeding import SeedingScreen
+    from cm_tui.services import demo
+
+    def broken(*_a: Any, **_k: Any) -> None:
+        raise RuntimeError("disk [bold]full[/bold]")
+
+    monkeypatch.setattr(demo, "generate_demo", broken)
+    app = make_app(db=str(tmp_path / "d.db"), demo=True, settings=Settings(idle_lock_minutes=0))
+    async with app.run_test(size=(100, 30)) as pilot:
+        await settle(pilot, lambda: isinstance(app.screen, SeedingScreen))
+        await settle(pilot, lambda: "Could not build" in shown(app.screen.query_one("#stage")))
+        assert "disk [bold]full[/bold]" in shown(app.screen.query_one("#stage"))
+        assert app.is_running

@@ -849,6 +849,10 @@ class _Parser:
             if (domain is None) == (flag is None):
                 self.problem(f"{what} needs exactly one of 'domain' or 'flag'", line)
                 continue
+            if not isinstance(domain if domain is not None else flag, str):
+                key = "domain" if domain is not None else "flag"
+                self.problem(f"{what}: '{key}' must be a text value", line)
+                continue
             if domain is not None and domain not in domains:
                 self.problem(f"{what} is for domain {domain!r}, which no rule makes positive", line)
                 continue

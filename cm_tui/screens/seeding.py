@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from textual import work
 from textual.app import ComposeResult
 from textual.containers import Vertical
@@ -30,7 +32,7 @@ class SeedingScreen(BaseScreen[bool]):
         if self.start:
             self._seed()
 
-    @work(thread=True, exclusive=True)
+    @work(thread=True, exclusive=True, exit_on_error=False)
     def _seed(self) -> None:
         from cm_tui.services.demo import generate_demo
 
@@ -43,3 +45,12 @@ class SeedingScreen(BaseScreen[bool]):
     def _progress(self, stage: str, done: int, total: int) -> None:
         self.query_one("#stage", Static).update(literal(stage))
         self.query_one("#progress", ProgressBar).update(total=max(total, 1), progress=done)
+
+    def worker_failed(self, worker: Any) -> None:
+        """Say what went wrong where the progress was, and how to leave."""
+        from cm_tui.screens.base import describe_error
+
+        message = describe_error(worker.error) if worker.error else "unknown error"
+        self.query_one("#stage", Static).update(
+            literal(f"Could not build the demo organisation: {message} — ctrl+q quits.")
+        )

@@ -46,8 +46,12 @@ def upgrade(store: Store, *, backup_first: bool, target: str = "head") -> Path |
     if backup_first and store.path is not None:
         from cm_tui.store.maintenance import backup_sqlite
 
-        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
         backup = store.path.with_name(f"{store.path.name}.pre-upgrade-{stamp}.bak")
+        n = 1
+        while backup.exists():  # a retry within the same microsecond: never overwrite
+            n += 1
+            backup = store.path.with_name(f"{store.path.name}.pre-upgrade-{stamp}-{n}.bak")
         backup_sqlite(store, backup)
         log.info("backed up %s to %s before upgrading", store.path, backup)
     try:
