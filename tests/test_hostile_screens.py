@@ -264,7 +264,14 @@ async def test_queue_shows_titles_clients_and_assignees_literally(world: Path) -
 
 
 async def test_queue_dialogs_show_the_follow_up_literally(world: Path) -> None:
-    from cm_tui.screens.followup_modals import CompleteChoice, PersonPicker, SnoozeDialog
+    from cm_tui.screens.contact_form import ContactForm
+    from cm_tui.screens.followup_modals import (
+        CompleteChoice,
+        FollowUpForm,
+        PersonPicker,
+        SnoozeDialog,
+    )
+    from cm_tui.services import followups as fs
 
     app = world_app(world)
     async with app.run_test(size=(160, 50)) as pilot:
@@ -274,7 +281,7 @@ async def test_queue_dialogs_show_the_follow_up_literally(world: Path) -> None:
             table.move_cursor(row=index, animate=False)
             await pilot.pause()
             row = queue.highlighted()
-            if row.title not in FEW:
+            if row.title not in FEW[:4]:  # (each opens five dialogs: the worst few)
                 continue
             await pilot.press("x")
             await settle(pilot, lambda: isinstance(app.screen, CompleteChoice))
@@ -295,6 +302,19 @@ async def test_queue_dialogs_show_the_follow_up_literally(world: Path) -> None:
             others = [h for h in HOSTILE if h != row.assignee_name]  # (theirs is left out)
             assert_screen_safe(app, [row.title, *others], "reassign")  # every other name
             await pilot.press("escape")
+            await settle(pilot, lambda: app.screen is queue)
+            await pilot.press("e")  # edit: the stored title is put back in the field
+            await settle(pilot, lambda: isinstance(app.screen, FollowUpForm))
+            assert app.screen.query_one("#fu-title", Input).value == row.title[: fs.TITLE_MAX]
+            assert_screen_safe(app, [row.client_name], "edit")
+            app.screen.dismiss(None)
+            await settle(pilot, lambda: app.screen is queue)
+            await pilot.press("x")
+            await settle(pilot, lambda: isinstance(app.screen, CompleteChoice))
+            await pilot.press("l")  # log the contact that completes it
+            await settle(pilot, lambda: isinstance(app.screen, ContactForm))
+            assert_screen_safe(app, [row.title, row.client_name], "completing form")
+            app.screen.dismiss(None)
             await settle(pilot, lambda: app.screen is queue)
 
 
@@ -403,3 +423,292 @@ async def test_lock_hides_every_piece_of_phi_and_keeps_the_typed_note(tmp_path: 
         note = app.screen.query_one("#note", TextArea)
         assert note.text == "Kumquat allergy"
         assert "Zebediah" in app.export_screenshot()
+
+
+# ---------------------------------------------------------------- command palette
+
+
+async def test_palette_hits_show_names_literally(world: Path) -> None:
+    from textual.command import CommandPalette, Hit
+
+    from cm_tui.commands import ClientCommands
+    from cm_tui.contact_commands import ContactCommands
+
+    app = world_app(world)
+    async with app.run_test(size=(160, 50)) as pilot:
+        await start(pilot)
+        for provider_class in (ClientCommands, ContactCommands):
+            provider = provider_class(app.screen)
+            for i, text in enumerate(HOSTILE):
+                hits = [hit async for hit in provider.search(f"H{i:03d}")]
+                assert hits, text
+                for hit in hits:
+                    assert isinstance(hit, Hit)
+                    for shown in (plain_of(hit.match_display), hit.text or ""):
+                        assert_literal(shown, text)
+                    assert no_live_controls(_plain(hit.help, markup=True))
+        # The palette itself, as drawn.
+        await pilot.press("ctrl+p")
+        await settle(pilot, lambda: isinstance(app.screen, CommandPalette))
+        await pilot.press(*"H013")  # "\x1b[31mred\x1b[0m"
+        await settle(pilot)
+        await pilot.pause(0.5)
+        await settle(pilot)
+        assert "\x1b" not in app.export_screenshot()
+        options = app.screen.query_one(OptionList)
+        assert options.option_count >= 1
+        for index in range(options.option_count):
+            assert no_live_controls(_plain(options.get_option_at_index(index).prompt, markup=True))
+
+
+# ---------------------------------------------------------------- contact form and addendum
+
+
+async def test_contact_form_shows_client_and_restored_draft_literally(world: Path) -> None:
+    from cm_tui.screens.contact_form import ContactForm, open_contact_form
+    from cm_tui.services import drafts
+
+    app = world_app(world)
+    async with app.run_test(size=(160, 50)) as pilot:
+        await start(pilot)
+        ids = client_ids(app)
+        assert app.viewer is not None
+        for i, text in enumerate(HOSTILE):
+            if text not in DANGEROUS:
+                continue
+            cid = ids[f"H{i:03d}"]
+            payload = {"note": text, "about": text, "due": "tomorrow", "minutes": "5"}
+            drafts.save_draft(app.store, app.viewer.id, drafts.CONTACT, str(cid), payload)
+            open_contact_form(app.screen, cid, direction="inbound")
+            await settle(pilot, lambda: isinstance(app.screen, ContactForm))
+            form = app.screen
+            title = plain_of(form.query_one("#form-title", Static).visual)
+            assert_literal(title, text)
+            assert_screen_safe(app, [text, f"F{i:02d} {text}"], f"contact form {i}")
+            assert form.query_one("#note", TextArea).text == text  # restored as typed
+            assert form.query_one("#about", Input).value == text
+            assert "Restored" in plain_of(form.query_one("#restored", Static).visual)
+            form.dismiss(None)  # (the draft stays; escape would ask to discard it)
+            await settle(pilot, lambda: isinstance(app.screen, CaseloadScreen))
+
+
+async def test_addendum_form_shows_the_contact_literally(world: Path) -> None:
+    from cm_tui.screens.addendum import AddendumForm
+    from cm_tui.screens.client import ClientScreen
+    from cm_tui.services import contacts, drafts
+
+    app = world_app(world)
+    async with app.run_test(size=(160, 50)) as pilot:
+        await start(pilot)
+        ids = client_ids(app)
+        assert app.viewer is not None
+        for i, text in enumerate(HOSTILE):
+            if text not in FEW:
+                continue
+            cid = ids[f"H{i:03d}"]
+            app.push_screen(ClientScreen(cid))
+            await settle(
+                pilot, lambda: isinstance(app.screen, ClientScreen) and app.screen.brief is not None
+            )
+            client = app.screen
+            assert isinstance(client, ClientScreen)
+            contact_id = client._entries[0].contact.id
+            assert contact_id is not None
+            if "\x00" not in text:
+                contacts.add_addendum(app.store, app.viewer, contact_id, text)
+            drafts.save_draft(
+                app.store, app.viewer.id, drafts.ADDENDUM, str(contact_id), {"text": text}
+            )
+            client.action_addendum()
+            await settle(pilot, lambda: isinstance(app.screen, AddendumForm))
+            assert_screen_safe(app, [text], f"addendum {i}")
+            app.screen.dismiss(None)
+            await settle(pilot, lambda: isinstance(app.screen, ClientScreen))
+            await pilot.press("escape")
+            await settle(pilot, lambda: isinstance(app.screen, CaseloadScreen))
+
+
+async def test_help_over_a_hostile_screen(world: Path) -> None:
+    from cm_tui.screens.client import ClientScreen
+    from cm_tui.screens.help import HelpScreen
+
+    app = world_app(world)
+    async with app.run_test(size=(160, 50)) as pilot:
+        await start(pilot)
+        app.push_screen(ClientScreen(client_ids(app)["H000"]))
+        await settle(
+            pilot, lambda: isinstance(app.screen, ClientScreen) and app.screen.brief is not None
+        )
+        await pilot.press("question_mark")
+        await settle(pilot, lambda: isinstance(app.screen, HelpScreen))
+        assert_screen_safe(app, [], "help")
+
+
+# ---------------------------------------------------------------- screening with a custom script
+
+
+def toml_str(value: str) -> str:
+    """A TOML basic string holding ``value`` exactly."""
+    out = []
+    for ch in value:
+        if ch in '"\\':
+            out.append("\\" + ch)
+        elif ord(ch) < 0x20 or ord(ch) == 0x7F:
+            out.append(f"\\u{ord(ch):04X}")
+        else:
+            out.append(ch)
+    return '"' + "".join(out) + '"'
+
+
+SCRIPT_STRINGS = [s for s in DANGEROUS if "\x00" not in s]
+
+
+def hostile_script() -> str:
+    s = SCRIPT_STRINGS
+    lines = [
+        'id = "hostile"',
+        'version = "1"',
+        f"title = {toml_str('Hostile ' + s[0])}",
+        'language = "en"',
+        f"intro = {toml_str(s[1] + ' ' + s[2])}",
+    ]
+    for k, text in enumerate(s):
+        other = s[(k + 1) % len(s)]
+        lines += [
+            "",
+            "[[items]]",
+            f'id = "q{k}"',
+            'domain = "other"',
+            'kind = "single"',
+            f"preamble = {toml_str(other)}",
+            f"text = {toml_str(text)}",
+            "options = [",
+            f'  {{ id = "a", label = {toml_str(text)} }},',
+            f'  {{ id = "b", label = {toml_str(other)} }},',
+            "]",
+        ]
+    for k, text in enumerate(s[:4]):
+        lines += [
+            "",
+            "[[flags]]",
+            f'id = "f{k}"',
+            f'any_of = {{ q{k} = ["a"] }}',
+            "",
+            "[[proposals]]",
+            f'flag = "f{k}"',
+            'need = "mental_health"',
+            f"title = {toml_str(text)}",
+            'kind = "call"',
+            "due_days = 0",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+async def test_screening_shows_a_hostile_custom_script_literally(
+    world: Path, tmp_path: Path
+) -> None:
+    from cm_tui.screening.loader import load_any
+    from cm_tui.screens.screening import ScreeningScreen, start_screening
+    from cm_tui.screens.screening_modals import EditFollowUpModal
+
+    folder = tmp_path / "scripts"
+    folder.mkdir()
+    (folder / "hostile.toml").write_text(hostile_script(), encoding="utf-8")
+    assert load_any("hostile", folder).title == "Hostile " + SCRIPT_STRINGS[0]
+    protocol = "[bold red]Call 988[/] \x1b[5m now\x1b]8;;http://evil.example\x1b\\"
+    app = world_app(world, scripts_dir=str(folder), flag_protocol=protocol)
+    async with app.run_test(size=(160, 50)) as pilot:
+        await start(pilot)
+        cid = client_ids(app)["H000"]  # "[bold]Bold[/bold]"
+        start_screening(app, cid)
+        await settle(
+            pilot, lambda: isinstance(app.screen, ScreeningScreen) and app.screen.phase == "choose"
+        )
+        s = app.screen
+        assert isinstance(s, ScreeningScreen)
+        assert_screen_safe(app, ["Hostile " + SCRIPT_STRINGS[0], HOSTILE[0]], "choose")
+        app.pop_screen()
+        await settle(pilot, lambda: isinstance(app.screen, CaseloadScreen))
+        start_screening(app, cid, "hostile")
+        await settle(
+            pilot, lambda: isinstance(app.screen, ScreeningScreen) and app.screen.phase == "optout"
+        )
+        s = app.screen
+        assert isinstance(s, ScreeningScreen)
+        assert_screen_safe(app, [SCRIPT_STRINGS[1], SCRIPT_STRINGS[2], HOSTILE[0]], "optout")
+        await pilot.press("a")
+        for k, text in enumerate(SCRIPT_STRINGS):
+            await settle(pilot, lambda k=k: s.phase == "question" and s.current == f"q{k}")
+            other = SCRIPT_STRINGS[(k + 1) % len(SCRIPT_STRINGS)]
+            assert_screen_safe(app, [text, other], f"question {k}")
+            await pilot.press("1")
+        await settle(pilot, lambda: s.phase == "summary")
+        await settle(pilot)
+        assert_screen_safe(app, [*SCRIPT_STRINGS[:4], protocol], "summary")
+        await pilot.press("e")
+        await settle(pilot, lambda: isinstance(app.screen, EditFollowUpModal))
+        assert_screen_safe(app, [], "edit proposal")
+        assert no_live_controls(typed_text(app))
+
+
+# ---------------------------------------------------------------- import preview, dry run; report
+
+
+async def test_import_preview_and_problems_show_the_file_literally(
+    world: Path, tmp_path: Path
+) -> None:
+    import csv
+
+    from cm_tui.screens.import_clients import ImportClientsScreen
+
+    extra = [s for s in FEW if "\n" not in s]
+    path = tmp_path / "panel.csv"
+    with path.open("w", encoding="utf-8", newline="") as f:
+        out = csv.writer(f)
+        out.writerow(["mrn", "given_name", "family_name", "dob", *extra])
+        for k, text in enumerate(SCRIPT_STRINGS):
+            out.writerow([f"I{k:03d}", text, text, text, *([text] * len(extra))])
+        out.writerow([SCRIPT_STRINGS[0], "A", "B", "1950-01-01", *([""] * len(extra))])
+        out.writerow([SCRIPT_STRINGS[0], "A", "B", "1950-01-01", *([""] * len(extra))])
+    app = world_app(world)
+    async with app.run_test(size=(200, 60)) as pilot:
+        await start(pilot)
+        app.push_screen(ImportClientsScreen(str(path)))
+        await settle(
+            pilot,
+            lambda: isinstance(app.screen, ImportClientsScreen) and app.screen.preview is not None,
+        )
+        screen = app.screen
+        assert isinstance(screen, ImportClientsScreen)
+        shown_rows = screen.query_one("#import-rows", DataTable).row_count
+        assert_screen_safe(app, [*extra, *SCRIPT_STRINGS[: shown_rows - 1]], "import preview")
+        for header in extra:  # each unmapped header, named in the message
+            assert_literal(plain_of(screen.query_one("#import-result", Static).visual), header)
+        from textual.widgets import Select
+
+        from cm_tui.screens.import_clients import SKIP
+
+        for index in range(len(extra)):  # skip the extra columns
+            screen.query_one(f"#map-{4 + index}", Select).value = SKIP
+        await settle(pilot)
+        await pilot.press("ctrl+t")
+        await settle(pilot, lambda: screen.query_one("#import-errors", DataTable).display)
+        errors = screen.query_one("#import-errors", DataTable)
+        assert errors.row_count > 0
+        assert_screen_safe(app, [], "import problems")
+        assert no_live_controls(notifications(app))
+
+
+async def test_report_shows_names_literally(world: Path) -> None:
+    from cm_tui.screens.report import ReportScreen, open_report
+
+    app = world_app(world)
+    async with app.run_test(size=(160, 50)) as pilot:
+        await start(pilot)
+        open_report(app)
+        await settle(
+            pilot,
+            lambda: isinstance(app.screen, ReportScreen) and app.screen.report is not None,
+            tries=200,
+        )
+        assert_screen_safe(app, ["[bold]Sue[/bold] \x1b[31mBoss"], "report")

@@ -19,7 +19,7 @@ from cm_tui.store.queries import TimelineEntry
 from cm_tui.store.types import utcnow
 from cm_tui.store.vocab import label
 from cm_tui.widgets import cells
-from cm_tui.widgets.safe import literal
+from cm_tui.widgets.safe import SafeTextArea, literal
 
 
 def describe_entry(entry: TimelineEntry, *, one_line_header: bool = False) -> Group:
@@ -89,7 +89,7 @@ class AddendumForm(DraftingModal[LoggedAddendum | None]):
                 yield Static(describe_entry(self.entry))
             yield Static(id="restored", classes="-hidden")
             with Vertical(id="note-box"):
-                yield TextArea(id="note", soft_wrap=True, tab_behavior="focus", compact=True)
+                yield SafeTextArea(id="note", soft_wrap=True, tab_behavior="focus", compact=True)
             yield Static(id="form-error", classes="error")
             yield Static(Text("ctrl+s save · esc cancel", style="dim"), id="form-keys")
 

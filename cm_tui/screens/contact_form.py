@@ -30,7 +30,7 @@ from cm_tui.store.types import utcnow
 from cm_tui.store.vocab import CONTACT_METHODS, label
 from cm_tui.widgets import cells
 from cm_tui.widgets.choice import Choice, ChoiceBar
-from cm_tui.widgets.safe import literal, plain
+from cm_tui.widgets.safe import SafeInput, SafeTextArea, literal, plain
 
 OUTCOME_CHOICES = [
     Choice("reached", "reached", "r"),
@@ -106,7 +106,7 @@ class ContactForm(DraftingModal[LoggedContact | None]):
             yield Static(self._facts(), id="form-facts")
             yield Static(id="restored", classes="-hidden")
             with Vertical(id="note-box"):
-                yield TextArea(id="note", soft_wrap=True, tab_behavior="focus", compact=True)
+                yield SafeTextArea(id="note", soft_wrap=True, tab_behavior="focus", compact=True)
             with Horizontal(classes="row"):
                 yield Label("Minutes", classes="field-label")
                 yield Input(
@@ -117,7 +117,7 @@ class ContactForm(DraftingModal[LoggedContact | None]):
             yield Static(Text(DUE_HINT, style="dim"), id="due-echo")
             with Horizontal(classes="row"):
                 yield Label("About", classes="field-label")
-                yield Input(id="about", compact=True, placeholder=self._default_title())
+                yield SafeInput(id="about", compact=True, placeholder=self._default_title())
             yield self._choice_row("Outcome", OUTCOME_CHOICES, d.outcome, "outcome")
             yield self._choice_row("Method", METHOD_CHOICES, d.method, "method")
             yield self._choice_row("With", PARTY_CHOICES, d.party, "party")

@@ -23,7 +23,7 @@ from cm_tui.store import followup_queries as fq
 from cm_tui.store.followup_queries import Person, QueueRow
 from cm_tui.store.types import utcnow
 from cm_tui.widgets.choice import Choice, ChoiceBar
-from cm_tui.widgets.safe import literal
+from cm_tui.widgets.safe import SafeInput, literal
 
 PRIORITY_CHOICES = [
     Choice("urgent", "urgent", "u"),
@@ -87,7 +87,7 @@ class FollowUpForm(BaseModal[Any]):
             )
             with Horizontal(classes="row"):
                 yield Label("What", classes="field-label")
-                yield Input(
+                yield SafeInput(
                     row.title if row else "",
                     id="fu-title",
                     compact=True,

@@ -53,7 +53,7 @@ from cm_tui.store.types import utcnow
 from cm_tui.store.vocab import label
 from cm_tui.widgets import cells
 from cm_tui.widgets.list_table import ListTable
-from cm_tui.widgets.safe import literal, plain
+from cm_tui.widgets.safe import SafeInput, literal, plain
 
 SUMMARY = svc.SUMMARY
 # One writer for every screening screen of the process: a screening reopened at once
@@ -201,7 +201,7 @@ class ScreeningScreen(BaseScreen[None]):
                 yield Static(id="preamble")
                 yield Static(id="qtext")
                 yield Static(id="options")
-                yield Input(id="entry")
+                yield SafeInput(id="entry")
                 yield Static(id="qerror", classes="error")
                 yield Static(id="qstatus")
                 yield Static(id="qhint", classes="hint")

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import re
 
+from rich.cells import cell_len
+from rich.segment import Segment
 from rich.text import Text
+from textual.strip import Strip
+from textual.widgets import Input, TextArea
 
 # C0 controls except tab/newline, DEL, C1 controls (which include CSI), and the
 # bidirectional overrides and isolates that can reorder what a reader sees.
@@ -35,3 +39,35 @@ def literal(value: object, style: str = "", *, one_line: bool = False) -> Text:
 def plain(value: object) -> str:
     """A control-free plain string (for widgets that take str but never parse markup)."""
     return _CONTROL.sub(_visible, "" if value is None else str(value))
+
+
+def _drawn(strip: Strip) -> Strip:
+    """``strip`` with no control character left to reach the terminal (same cell widths)."""
+    if not any(_CONTROL.search(seg.text) for seg in strip if not seg.control):
+        return strip
+    return Strip(
+        [
+            seg
+            if seg.control
+            else Segment(
+                _CONTROL.sub(lambda m: " " * cell_len(m.group()), seg.text), seg.style, seg.control
+            )
+            for seg in strip
+        ],
+        strip.cell_length,
+    )
+
+
+class SafeInput(Input):
+    """An Input for text that may come from the database (a draft, a stored title):
+    the value is kept exactly; a control character in it is never drawn live."""
+
+    def render_line(self, y: int) -> Strip:
+        return _drawn(super().render_line(y))
+
+
+class SafeTextArea(TextArea):
+    """A TextArea for text that may come from the database (a restored draft)."""
+
+    def render_line(self, y: int) -> Strip:
+        return _drawn(super().render_line(y))
