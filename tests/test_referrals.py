@@ -183,11 +183,15 @@ def test_resource_directory_crud_and_search(org: dict[str, Any]) -> None:
     assert [r.name for r in res.search_resources(store, "bus")] == ["Bus Buddies"]
     assert [r.name for r in res.search_resources(store, "food")] == ["Food Hub"]
     assert [r.name for r in res.search_resources(store, "somali")] == ["Food Hub"]
+    resource(store, "Casa Abierta", ["housing"], ["Español"])
+    assert [r.name for r in res.search_resources(store, "español")] == ["Casa Abierta"]
+    assert [r.name for r in res.search_resources(store, "Español")] == ["Casa Abierta"]
     assert [r.name for r in res.search_resources(store, domain="transportation")] == ["Bus Buddies"]
     first = res.search_resources(store, limit=1)
     assert [
         r.name for r in res.search_resources(store, after=(first[0].name, first[0].id or 0))
-    ] == ["Food Hub"]
+    ] == ["Casa Abierta", "Food Hub"]
+    assert [r.name for r in res.search_resources(store, "100%_")] == []
     res.update_resource(
         store, org["ann"], rid, res.ResourceInput(name="Bus Buddies", domains=["transportation"])
     )

@@ -195,7 +195,7 @@ def get_resource(store: Store, resource_id: int) -> Resource | None:
 def json_has(column: object, value: str) -> object:
     """A JSON list column contains ``value`` (plain text search on its JSON form)."""
     token = json.dumps(value)  # the quoted form, as stored
-    return cast(column, String).like(f"%{token}%")
+    return cast(column, String).contains(token, autoescape=True)
 
 
 def search_resources(
@@ -214,18 +214,21 @@ def search_resources(
     query = select(Resource)
     words = " ".join(text.split()).lower()
     if words:
-        like = f"%{words.replace('%', '').replace('_', ' ')}%"
         code = _DOMAIN_WORDS.get(words) or words.replace(" ", "_")
-        clauses = [func.lower(Resource.name).like(like)]
+        clauses = [func.lower(Resource.name).contains(words, autoescape=True)]
         if code in NEED_DOMAINS:
             clauses.append(json_has(Resource.domains, code))  # type: ignore[arg-type]
-        clauses.append(func.lower(cast(Resource.languages, String)).like(like))
+        languages = func.lower(cast(Resource.languages, String))
+        clauses.append(languages.contains(words, autoescape=True))
+        escaped = json.dumps(words)[1:-1].lower()  # "español" as the JSON text holds it
+        if escaped != words:
+            clauses.append(languages.contains(escaped, autoescape=True))
         query = query.where(or_(*clauses))
     if domain:
         query = query.where(json_has(Resource.domains, domain))  # type: ignore[arg-type]
     if language:
         query = query.where(
-            func.lower(cast(Resource.languages, String)).like(f"%{language.lower()}%")
+            func.lower(cast(Resource.languages, String)).contains(language.lower(), autoescape=True)
         )
     if after is not None:
         name, rid = after
