@@ -373,6 +373,7 @@ async def test_idle_lock_engages_on_a_faked_clock(world: Path) -> None:
         app._check_idle()
         await pilot.pause()
         assert app.locked and isinstance(app.screen, LockScreen)
+        assert_screen_safe(app, ["[bold]Sue[/bold] \x1b[31mBoss"], "lock")  # whose session
         app._check_idle()  # already locked: not locked twice
         await pilot.pause()
         assert sum(isinstance(s, LockScreen) for s in app.screen_stack) == 1
@@ -418,6 +419,9 @@ async def test_lock_hides_every_piece_of_phi_and_keeps_the_typed_note(tmp_path: 
         for word in phi:
             assert word not in shot, f"{word!r} is on the lock screen"
         assert "Sue" in shot  # whose session it is
+        app.notify("Logged for Kumquat Pharmacology")  # (a worker finishing while locked)
+        await settle(pilot)
+        assert "Pharmacology" not in app.export_screenshot()
         await pilot.press(*"sue-pass-1", "enter")
         await settle(pilot, lambda: isinstance(app.screen, ContactForm), tries=100)
         note = app.screen.query_one("#note", TextArea)

@@ -151,7 +151,10 @@ class LockScreen(_Form):
             yield Static(id="error", classes="error")
 
     def on_mount(self) -> None:
-        self.app.clear_notifications()  # a toast may quote a client's name or note
+        # A toast may quote a client's name or note: none shows while locked (those
+        # raised meanwhile show on the screen beneath once unlocked, if still current).
+        self.app.clear_notifications()
+        self.query("#textual-toastrack").remove()
         self.query_one("#password", Input).focus()
 
     @on(Input.Submitted, "#password")
