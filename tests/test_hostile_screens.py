@@ -716,3 +716,27 @@ async def test_report_shows_names_literally(world: Path) -> None:
             tries=200,
         )
         assert_screen_safe(app, ["[bold]Sue[/bold] \x1b[31mBoss"], "report")
+
+
+async def test_client_brief_shows_follow_up_titles_and_staff_literally(world: Path) -> None:
+    """(tests/test_hostile.py covers the client's own fields; here their follow-ups and
+    the names of the staff who own them and wrote the notes.)"""
+    from cm_tui.screens.client import ClientScreen
+
+    app = world_app(world)
+    async with app.run_test(size=(200, 60)) as pilot:
+        await start(pilot)
+        ids = client_ids(app)
+        for i, text in enumerate(HOSTILE):
+            if text not in DANGEROUS:
+                continue
+            app.push_screen(ClientScreen(ids[f"H{i:03d}"]))
+            await settle(
+                pilot, lambda: isinstance(app.screen, ClientScreen) and app.screen.brief is not None
+            )
+            followups = app.screen.query_one("#followups", DataTable)
+            assert followups.row_count == 1
+            assert_literal("\n".join(plain_of(c) for c in followups.get_row_at(0)), text)
+            assert_screen_safe(app, [text], f"brief {i}")
+            await pilot.press("escape")
+            await settle(pilot, lambda: isinstance(app.screen, CaseloadScreen))
