@@ -44,7 +44,10 @@ def test_import_resources_dry_run_then_real(db: Path, tmp_path: Path) -> None:
     src.write_text(GOOD, encoding="utf-8")
     dry = run(db, "import", "resources", str(src), "--dry-run")
     assert dry.exit_code == 0, dry.output
-    assert "2 new resources" in dry.output and "dry run: nothing written" in dry.output
+    assert (
+        "2 rows checked; 2 new, 0 updated would be imported" in dry.output
+        and "dry run: nothing written" in dry.output
+    )
     assert names(db) == []
     done = run(db, "import", "resources", str(src))
     assert done.exit_code == 0, done.output

@@ -317,8 +317,8 @@ class ResourceImport:
             )
         verb = "would be" if self.dry_run else "were"
         return (
-            f"{self.path.name}: {self.rows:,} rows checked; {self.inserted:,} new resources, "
-            f"{self.updated:,} updated {verb} imported"
+            f"{self.path.name}: {self.rows:,} row{'s' if self.rows != 1 else ''} checked; "
+            f"{self.inserted:,} new, {self.updated:,} updated {verb} imported"
             + (" (dry run: nothing written)." if self.dry_run else ".")
         )
 
