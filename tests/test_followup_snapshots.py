@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import contextlib
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlmodel import select
-from textual.worker import WorkerCancelled
 
 from cm_tui.screens.caseload import CaseloadScreen
 from cm_tui.screens.followup_modals import CompleteChoice, FollowUpForm
@@ -19,6 +17,7 @@ from cm_tui.store.db import open_store
 from cm_tui.store.models import Contact, FollowUp, User
 from cm_tui.store.types import freeze_clock
 from tests.snapshot_app import NOW, build_app
+from tests.test_ui import settle
 
 
 @pytest.fixture(autouse=True)
@@ -26,17 +25,6 @@ def _frozen() -> Any:
     freeze_clock(NOW)
     yield
     freeze_clock(None)
-
-
-async def _until(pilot: Any, check: Any, tries: int = 100) -> None:
-    for _ in range(tries):
-        await pilot.pause(0.05)
-        with contextlib.suppress(WorkerCancelled):
-            await pilot.app.workers.wait_for_complete()
-        await pilot.pause()
-        if check():
-            return
-    raise AssertionError("screen did not settle")
 
 
 def _richer(path: Path, user: str = "ann") -> Any:
@@ -111,9 +99,9 @@ def _richer(path: Path, user: str = "ann") -> Any:
 
 async def _queue(pilot: Any) -> None:
     app = pilot.app
-    await _until(pilot, lambda: isinstance(app.screen, CaseloadScreen))
+    await settle(pilot, lambda: isinstance(app.screen, CaseloadScreen))
     await pilot.press("f")
-    await _until(pilot, lambda: isinstance(app.screen, FollowUpQueueScreen) and app.screen.counts)
+    await settle(pilot, lambda: isinstance(app.screen, FollowUpQueueScreen) and app.screen.counts)
 
 
 def test_queue_80x24(snap_compare: Any, tmp_path: Path) -> None:
@@ -124,7 +112,7 @@ def test_queue_today_160x50(snap_compare: Any, tmp_path: Path) -> None:
     async def today(pilot: Any) -> None:
         await _queue(pilot)
         await pilot.press("2")
-        await _until(pilot, lambda: pilot.app.screen.tab == "today" and pilot.app.screen.rows)
+        await settle(pilot, lambda: pilot.app.screen.tab == "today" and pilot.app.screen.rows)
 
     assert snap_compare(_richer(tmp_path / "d.db"), terminal_size=(160, 50), run_before=today)
 
@@ -132,7 +120,7 @@ def test_queue_today_160x50(snap_compare: Any, tmp_path: Path) -> None:
 def test_team_queue_with_selection_160x50(snap_compare: Any, tmp_path: Path) -> None:
     async def selected(pilot: Any) -> None:
         await _queue(pilot)
-        await _until(pilot, lambda: len(pilot.app.screen.rows) == 4)
+        await settle(pilot, lambda: len(pilot.app.screen.rows) == 4)
         await pilot.press("down", "space")
 
     app = _richer(tmp_path / "d.db", user="sue")
@@ -142,9 +130,9 @@ def test_team_queue_with_selection_160x50(snap_compare: Any, tmp_path: Path) -> 
 def test_team_view_160x50(snap_compare: Any, tmp_path: Path) -> None:
     async def team(pilot: Any) -> None:
         app = pilot.app
-        await _until(pilot, lambda: isinstance(app.screen, CaseloadScreen))
+        await settle(pilot, lambda: isinstance(app.screen, CaseloadScreen))
         await pilot.press("t")
-        await _until(
+        await settle(
             pilot,
             lambda: (
                 isinstance(app.screen, TeamScreen)
@@ -160,9 +148,9 @@ def test_team_view_160x50(snap_compare: Any, tmp_path: Path) -> None:
 def test_team_view_80x24(snap_compare: Any, tmp_path: Path) -> None:
     async def team(pilot: Any) -> None:
         app = pilot.app
-        await _until(pilot, lambda: isinstance(app.screen, CaseloadScreen))
+        await settle(pilot, lambda: isinstance(app.screen, CaseloadScreen))
         await pilot.press("t")
-        await _until(
+        await settle(
             pilot,
             lambda: (
                 isinstance(app.screen, TeamScreen)
@@ -179,7 +167,7 @@ def test_complete_choice(snap_compare: Any, tmp_path: Path) -> None:
     async def choice(pilot: Any) -> None:
         await _queue(pilot)
         await pilot.press("x")
-        await _until(pilot, lambda: isinstance(pilot.app.screen, CompleteChoice))
+        await settle(pilot, lambda: isinstance(pilot.app.screen, CompleteChoice))
 
     assert snap_compare(_richer(tmp_path / "d.db"), terminal_size=(80, 24), run_before=choice)
 
@@ -187,9 +175,9 @@ def test_complete_choice(snap_compare: Any, tmp_path: Path) -> None:
 def test_add_form_past_date_and_recurrence(snap_compare: Any, tmp_path: Path) -> None:
     async def form(pilot: Any) -> None:
         app = pilot.app
-        await _until(pilot, lambda: isinstance(app.screen, CaseloadScreen))
+        await settle(pilot, lambda: isinstance(app.screen, CaseloadScreen))
         add_followup(app, 1)
-        await _until(pilot, lambda: isinstance(app.screen, FollowUpForm))
+        await settle(pilot, lambda: isinstance(app.screen, FollowUpForm))
         await pilot.press(*"Monthly med review", "tab", *"2026-11-20")
         app.screen.query_one("#fu-repeat").value = "FREQ=MONTHLY;BYMONTHDAY=1"
         await pilot.pause()
@@ -200,9 +188,9 @@ def test_add_form_past_date_and_recurrence(snap_compare: Any, tmp_path: Path) ->
 def test_add_form_bad_rrule(snap_compare: Any, tmp_path: Path) -> None:
     async def form(pilot: Any) -> None:
         app = pilot.app
-        await _until(pilot, lambda: isinstance(app.screen, CaseloadScreen))
+        await settle(pilot, lambda: isinstance(app.screen, CaseloadScreen))
         add_followup(app, 1)
-        await _until(pilot, lambda: isinstance(app.screen, FollowUpForm))
+        await settle(pilot, lambda: isinstance(app.screen, FollowUpForm))
         await pilot.press(*"Check in", "tab", *"+2w")
         app.screen.query_one("#fu-repeat").value = "custom"
         await pilot.pause()

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from cm_tui.services.clients import NotAllowed, view_client
 from cm_tui.store import queries as q
 from cm_tui.store.access import Viewer
+from cm_tui.store.contact_queries import timeline
 from cm_tui.store.db import Store
 from cm_tui.store.models import AuditEvent
 from tests.factories import (
@@ -221,7 +222,7 @@ def test_timeline_windows_newest_first(any_store: Store) -> None:
     before = None
     with any_store.read() as s:
         while True:
-            window = q.contact_timeline(s, cid, before, limit=2)
+            window = timeline(s, cid, None, before, limit=2)
             seen.extend(window)
             if len(window) < 2:
                 break

@@ -21,6 +21,7 @@ from sqlmodel import Session
 
 from cm_tui.store import queries as q
 from cm_tui.store.access import Viewer
+from cm_tui.store.contact_queries import timeline
 from cm_tui.store.db import Store
 from tests.factories import add_client, add_contact, add_followup, add_need, add_user, days_ago
 
@@ -158,14 +159,14 @@ def test_search_uses_the_name_index(org: dict[str, Any], who: str, text: str) ->
 
 def test_timeline_windows_come_off_the_contacts_index(org: dict[str, Any]) -> None:
     client = org["ids"][0]
-    first = plans(org["store"], partial(q.contact_timeline, client_id=client, limit=2))
+    first = plans(org["store"], partial(timeline, client_id=client, limit=2))
     assert_indexed(first)
     assert_no_sort(first, "FROM contacts")
     assert any("ix_contacts_client_at" in line for line in first[0][1])
     with org["store"].read() as s:
-        cursor = q.contact_timeline(s, client, None, 1)[-1].cursor
+        cursor = timeline(s, client, None, None, 1)[-1].cursor
     later = plans(
-        org["store"], partial(q.contact_timeline, client_id=client, before=cursor, limit=2)
+        org["store"], partial(timeline, client_id=client, before=cursor, limit=2)
     )
     assert_indexed(later)
     assert_no_sort(later, "FROM contacts")

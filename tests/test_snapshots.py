@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import contextlib
 from pathlib import Path
 from typing import Any
 
 import pytest
-from textual.worker import WorkerCancelled
 
 from cm_tui.app import make_app
 from cm_tui.config import Settings
@@ -17,6 +15,7 @@ from cm_tui.store.db import open_store
 from cm_tui.store.types import freeze_clock
 from tests.factories import add_user
 from tests.snapshot_app import NOW, build_app
+from tests.test_ui import settle
 
 
 @pytest.fixture(autouse=True)
@@ -24,17 +23,6 @@ def _frozen() -> Any:
     freeze_clock(NOW)
     yield
     freeze_clock(None)
-
-
-async def _until(pilot: Any, check: Any, tries: int = 100) -> None:
-    for _ in range(tries):
-        await pilot.pause(0.05)
-        with contextlib.suppress(WorkerCancelled):
-            await pilot.app.workers.wait_for_complete()
-        await pilot.pause()
-        if check():
-            return
-    raise AssertionError("screen did not settle")
 
 
 def _caseload_ready(pilot: Any) -> bool:
@@ -47,13 +35,13 @@ def _caseload_ready(pilot: Any) -> bool:
 
 
 async def _on_caseload(pilot: Any) -> None:
-    await _until(pilot, lambda: _caseload_ready(pilot))
+    await settle(pilot, lambda: _caseload_ready(pilot))
 
 
 async def _on_client(pilot: Any) -> None:
     await _on_caseload(pilot)
     await pilot.press("enter")
-    await _until(
+    await settle(
         pilot,
         lambda: isinstance(pilot.app.screen, ClientScreen) and pilot.app.screen.brief is not None,
     )
@@ -139,10 +127,10 @@ async def _typed_contact(pilot: Any) -> None:
 
     await _on_caseload(pilot)
     await pilot.press("l")
-    await _until(pilot, lambda: isinstance(pilot.app.screen, ContactForm))
+    await settle(pilot, lambda: isinstance(pilot.app.screen, ContactForm))
     await pilot.press(*"Spoke with pt. BP log 130s/80s. [bold]not bold[/bold]", "enter")
     await pilot.press(*"Refill due Fri.", "tab", "1", "0", "tab", *"+2w")
-    await _until(pilot, lambda: "Wed 9 Dec" in str(pilot.app.screen.query_one("#due-echo").content))
+    await settle(pilot, lambda: "Wed 9 Dec" in str(pilot.app.screen.query_one("#due-echo").content))
 
 
 def test_contact_form_80x24(snap_compare: Any, tmp_path: Path) -> None:
@@ -165,9 +153,9 @@ def test_contact_form_inbound_with_callback(snap_compare: Any, tmp_path: Path) -
         pilot.app.action_log_inbound()
         await pilot.pause()
         await pilot.press(*"MRN1002")
-        await _until(pilot, lambda: len(getattr(pilot.app.screen, "found", [])) == 1)
+        await settle(pilot, lambda: len(getattr(pilot.app.screen, "found", [])) == 1)
         await pilot.press("enter")
-        await _until(pilot, lambda: isinstance(pilot.app.screen, ContactForm))
+        await settle(pilot, lambda: isinstance(pilot.app.screen, ContactForm))
         await pilot.press(*"Pharmacy says refill ready", *["tab"] * 8, "y", "tab", "tab")
         await pilot.pause()
 
@@ -182,7 +170,7 @@ def test_contact_form_invalid_due(snap_compare: Any, tmp_path: Path) -> None:
 
         await _on_caseload(pilot)
         await pilot.press("l")
-        await _until(pilot, lambda: isinstance(pilot.app.screen, ContactForm))
+        await settle(pilot, lambda: isinstance(pilot.app.screen, ContactForm))
         await pilot.press(*"LVM", "tab", "tab", *"next blursday", "ctrl+s")
         await pilot.pause()
 
@@ -208,7 +196,7 @@ def test_addendum_form(snap_compare: Any, tmp_path: Path) -> None:
 
         await _on_client(pilot)
         await pilot.press("a")
-        await _until(pilot, lambda: isinstance(pilot.app.screen, AddendumForm))
+        await settle(pilot, lambda: isinstance(pilot.app.screen, AddendumForm))
         await pilot.press(*"Correction: refill is due Thursday.")
 
     assert snap_compare(

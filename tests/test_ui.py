@@ -40,6 +40,8 @@ async def settle(pilot: Any, until: Any = None, tries: int = 50) -> None:
             await pilot.app.workers.wait_for_complete()
         await pilot.pause()
         if until is None or until():
+            # Let animations end (a tab's underline slides) so what is drawn is final.
+            await pilot.wait_for_scheduled_animations()
             return
     raise AssertionError("the app did not reach the expected state")
 

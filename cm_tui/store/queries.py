@@ -424,40 +424,6 @@ class TimelineEntry:
         return (self.contact.occurred_at, self.contact.id or 0)
 
 
-def contact_timeline(
-    session: Session,
-    client_id: int,
-    before: tuple[datetime, int] | None = None,
-    limit: int = 50,
-) -> list[TimelineEntry]:
-    """Contacts newest first, one window at a time (keyset on occurred_at, id)."""
-    author = aliased(User)
-    stmt = (
-        select(Contact, author.display_name)
-        .join(author, col(author.id) == col(Contact.user_id), isouter=True)
-        .where(Contact.client_id == client_id)
-    )
-    if before is not None:
-        stmt = stmt.where(
-            tuple_(col(Contact.occurred_at), col(Contact.id))
-            < tuple_(literal(before[0], UTCDateTime), literal(before[1]))
-        )
-    stmt = stmt.order_by(col(Contact.occurred_at).desc(), col(Contact.id).desc()).limit(limit)
-    rows = session.execute(stmt).all()
-    ids = [c.id for c, _ in rows]
-    addenda: dict[int, list[tuple[ContactAddendum, str | None]]] = {}
-    if ids:
-        add_author = aliased(User)
-        for add, name in session.execute(
-            select(ContactAddendum, add_author.display_name)
-            .join(add_author, col(add_author.id) == col(ContactAddendum.user_id), isouter=True)
-            .where(col(ContactAddendum.contact_id).in_(ids))
-            .order_by(col(ContactAddendum.created_at))
-        ).all():
-            addenda.setdefault(add.contact_id, []).append((add, name))
-    return [TimelineEntry(c, name, addenda.get(c.id or 0, [])) for c, name in rows]
-
-
 def find_clients(session: Session, viewer: Viewer, text_: str, limit: int = 20) -> list[Client]:
     """Org-wide search by name, MRN or phone, within what this viewer may open."""
     clause = name_search_clause(session, text_)
