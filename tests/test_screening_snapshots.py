@@ -10,7 +10,8 @@ import pytest
 from cm_tui.screens.screening import ScreeningScreen, start_screening
 from cm_tui.store.types import freeze_clock
 from tests.snapshot_app import NOW, build_app
-from tests.test_snapshots import _on_caseload, _until
+from tests.test_snapshots import _on_caseload
+from tests.test_ui import settle
 
 WALTER = 2
 
@@ -34,22 +35,22 @@ def _phase(pilot: Any, phase: str, current: str | None = None) -> bool:
 async def _keys(pilot: Any, *keys: str) -> None:
     for key in keys:
         await pilot.press(key)
-        await _until(pilot, lambda: True)
+        await settle(pilot, lambda: True)
 
 
 async def _opt_out(pilot: Any) -> None:
     await _on_caseload(pilot)
     start_screening(pilot.app, WALTER, "ahc-hrsn")
-    await _until(pilot, lambda: _phase(pilot, "optout"))
+    await settle(pilot, lambda: _phase(pilot, "optout"))
 
 
 async def _question(pilot: Any) -> None:
     """AHC question 7 (with its preamble), after a decline and a multi-select."""
     await _opt_out(pilot)
     await _keys(pilot, "a")
-    await _until(pilot, lambda: _phase(pilot, "question", "living_situation"))
+    await settle(pilot, lambda: _phase(pilot, "question", "living_situation"))
     await _keys(pilot, "2", "1", "2", "enter", "d", "2", "1", "3")
-    await _until(pilot, lambda: _phase(pilot, "question", "safety_hurt"))
+    await settle(pilot, lambda: _phase(pilot, "question", "safety_hurt"))
     await _keys(pilot, "down", "down")
 
 
@@ -57,9 +58,9 @@ async def _summary(pilot: Any) -> None:
     """A flagged summary: positive domains, a declined item, proposals, one edited."""
     await _opt_out(pilot)
     await _keys(pilot, "a")
-    await _until(pilot, lambda: _phase(pilot, "question", "living_situation"))
+    await settle(pilot, lambda: _phase(pilot, "question", "living_situation"))
     await _keys(pilot, "2", "1", "2", "enter", "d", "2", "1", "3", "2", "1", "1", "1")
-    await _until(pilot, lambda: _phase(pilot, "summary"))
+    await settle(pilot, lambda: _phase(pilot, "summary"))
     await _keys(pilot, "a", "a")
 
 
@@ -71,7 +72,7 @@ def test_screening_choose_80x24(snap_compare: Any, tmp_path: Path) -> None:
     async def run_before(pilot: Any) -> None:
         await _on_caseload(pilot)
         start_screening(pilot.app, WALTER)
-        await _until(pilot, lambda: _phase(pilot, "choose"))
+        await settle(pilot, lambda: _phase(pilot, "choose"))
 
     assert snap_compare(_app(tmp_path), terminal_size=(80, 24), run_before=run_before)
 
