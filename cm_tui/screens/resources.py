@@ -23,7 +23,7 @@ from cm_tui.services import resources as rsv
 from cm_tui.store.models import Resource
 from cm_tui.store.vocab import label
 from cm_tui.widgets.list_table import ListTable
-from cm_tui.widgets.safe import literal
+from cm_tui.widgets.safe import SafeInput, literal
 
 PAGE = 100
 FIELDS = (
@@ -68,7 +68,7 @@ class ResourceForm(ReferralsModal):
             yield Static(Text("Edit resource" if r else "Add a resource", style="bold"))
             for key, title, hint in FIELDS:
                 yield Static(title, classes="field-label")
-                yield Input(values[key], id=f"res-{key}", placeholder=hint, compact=True)
+                yield SafeInput(values[key], id=f"res-{key}", placeholder=hint, compact=True)
             yield Static(classes="error")
             yield from self._buttons()
 
