@@ -362,6 +362,27 @@ class Preview:
     fields: tuple[str, ...]
 
 
+def _open_for_import(
+    kind: str,
+    path: Path,
+    schema: Schema,
+    mapping: Mapping[str, str] | None,
+    dry_run: bool,
+) -> tuple[int, list[str], Iterator[_Record], list[str | None], ImportResult]:
+    """What every import starts with: encoding check, header resolved, an empty result."""
+    lines, delimiter = _check_encoding(path)
+    header, records = _records(path, delimiter)
+    targets = resolve_header(header, schema, mapping, path.name)
+    result = ImportResult(
+        kind,
+        path,
+        dry_run,
+        columns=tuple(t for t in targets if t is not None),
+        skipped_columns=tuple(h for h, t in zip(header, targets, strict=True) if t is None and h),
+    )
+    return lines, header, records, targets, result
+
+
 def preview_file(
     path: Path, mapping: Mapping[str, str] | None = None, *, kind: str = "clients", limit: int = 8
 ) -> Preview:
@@ -511,15 +532,8 @@ def import_clients(
     _check_viewer(viewer)
     path = Path(path)
     schema = clients_schema()
-    lines, delimiter = _check_encoding(path)
-    header, records = _records(path, delimiter)
-    targets = resolve_header(header, schema, mapping, path.name)
-    result = ImportResult(
-        "clients",
-        path,
-        dry_run,
-        columns=tuple(t for t in targets if t is not None),
-        skipped_columns=tuple(h for h, t in zip(header, targets, strict=True) if t is None and h),
+    lines, header, records, targets, result = _open_for_import(
+        "clients", path, schema, mapping, dry_run
     )
     parsers = _client_parsers(store)
     table = table_of(Client)
@@ -908,15 +922,8 @@ def import_events(
     _check_viewer(viewer)
     path = Path(path)
     schema = events_schema()
-    lines, delimiter = _check_encoding(path)
-    header, records = _records(path, delimiter)
-    targets = resolve_header(header, schema, mapping, path.name)
-    result = ImportResult(
-        "events",
-        path,
-        dry_run,
-        columns=tuple(t for t in targets if t is not None),
-        skipped_columns=tuple(h for h, t in zip(header, targets, strict=True) if t is None and h),
+    lines, header, records, targets, result = _open_for_import(
+        "events", path, schema, mapping, dry_run
     )
     parsers: dict[str, Any] = {
         "mrn": _text,
