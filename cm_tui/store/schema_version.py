@@ -8,6 +8,9 @@ KNOWN_REVISIONS: tuple[str, ...] = (
     "0001_baseline",
     "0002_caseload_indexes",
     "0003_followup_indexes",
+    "0004_pg_name_search",
+    "0005_change_feed",
+    "0006_care_plans",
 )
 SCHEMA_HEAD = KNOWN_REVISIONS[-1]
 
