@@ -6,10 +6,12 @@ import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+from textual.app import App
 
 from cm_tui.store.db import Store, open_store
 
@@ -76,3 +78,20 @@ def sqlite_store(tmp_path: Path) -> Iterator[Store]:
     store = open_store(f"sqlite:///{tmp_path / 'test.db'}")
     yield store
     store.close()
+
+
+@pytest.fixture
+def snap_compare(snap_compare: Any) -> Any:
+    """pytest-textual-snapshot's snap_compare, with animations off in every app it shows.
+
+    A tab underline caught mid-slide made snapshots flaky; with the animation level
+    at "none" every animation jumps to its end, so a snapshot is what the user sees
+    once the screen has settled.
+    """
+
+    def compare(app: Any, *args: Any, **kwargs: Any) -> bool:
+        if isinstance(app, App):
+            app.animation_level = "none"
+        return bool(snap_compare(app, *args, **kwargs))
+
+    return compare
