@@ -37,6 +37,7 @@ COLUMNS = (
     ("Prefers", "prefers", 9),
 )
 NAME_MIN, NAME_MAX = 14, 40
+FIND_PAGES = 20  # windows loaded at most to show a client just added
 
 
 class FilterMenus(Horizontal):
@@ -90,6 +91,8 @@ class CaseloadScreen(BaseScreen[None]):
         Binding("l", "log_contact", "Log contact"),
         Binding("s", "screening", "Screen"),
         Binding("u", "add_followup", "Follow-up"),
+        # Not in the footer (full on narrow terminals); ? and the palette list it.
+        Binding("n", "add_client", "Add client", show=False),
         Binding("o", "cycle_sort", "Sort"),
         Binding("a", "toggle_everyone", "Mine/all", show=False),
         Binding("escape", "leave_search", "Back to list", show=False),
@@ -106,6 +109,8 @@ class CaseloadScreen(BaseScreen[None]):
         self._total: int | None = None
         self._programs: list[str] = []
         self._resumed_before = False
+        self._find_id: int | None = None  # a client just added: put the cursor on it
+        self._find_pages = 0
 
     # ------------------------------------------------------------ layout
 
@@ -242,6 +247,23 @@ class CaseloadScreen(BaseScreen[None]):
             with contextlib.suppress(Exception):
                 table.move_cursor(row=table.get_row_index(str(keep)), animate=False)
         self._update_summary()
+        self._find_added()
+
+    def _find_added(self) -> None:
+        """Move the cursor to the client just added, loading further windows to reach it."""
+        target = self._find_id
+        if target is None:
+            return
+        table = self.query_one("#caseload", DataTable)
+        if any(r.id == target for r in self._rows):
+            self._find_id = None
+            table.move_cursor(row=table.get_row_index(str(target)), animate=False)
+        elif self._more and self._find_pages < FIND_PAGES:
+            self._find_pages += 1
+            self._load_next()
+        else:
+            self._find_id = None
+            self.notify("The new client is not in this list: check the search and filters.")
 
     def _cells(self, row: CaseloadRow, now: Any) -> list[Any]:
         prefers = label(row.preferred_contact)
@@ -370,6 +392,17 @@ class CaseloadScreen(BaseScreen[None]):
         if self._rows:
             self.reload()
 
+    def action_add_client(self) -> None:
+        from cm_tui.screens.client_form import open_client_form
+
+        open_client_form(self.app, None, self.client_saved)
+
+    def client_saved(self, saved: Any) -> None:
+        """A client was added (or edited): reload with the cursor on them."""
+        self._find_id = saved.client_id
+        self._find_pages = 0
+        self.reload()
+
     def action_cycle_sort(self) -> None:
         nxt = SORTS[(SORTS.index(self.sort) + 1) % len(SORTS)]
         self.set_sort(nxt)
@@ -421,6 +454,9 @@ class CaseloadScreen(BaseScreen[None]):
                 "Log a call or visit with the highlighted client (l)",
                 self.action_log_contact,
             )
+        )
+        cmds.append(
+            SystemCommand("Add client", "A new client on your caseload (n)", self.action_add_client)
         )
         if self.app.viewer and self.app.viewer.sees_everyone:
             cmds.append(

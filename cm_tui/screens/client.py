@@ -41,6 +41,8 @@ class ClientScreen(BaseScreen[None]):
         Binding("u", "add_followup", "Follow-up"),
         Binding("n", "needs", "Needs & referrals", show=False),
         Binding("a", "addendum", "Addendum"),
+        # Not in the footer (full on narrow terminals); ? and the palette list it.
+        Binding("e", "edit_client", "Edit client", show=False),
     ]
 
     def __init__(self, client_id: int) -> None:
@@ -458,6 +460,15 @@ class ClientScreen(BaseScreen[None]):
         if self.brief is not None:
             self._load_brief(audited=False)
 
+    def action_edit_client(self) -> None:
+        from cm_tui.screens.client_form import open_client_form
+
+        open_client_form(self.app, self.client_id, self.client_saved)
+
+    def client_saved(self, _saved: Any) -> None:
+        """The record was edited (or an edit gave way to someone else's): show it as stored."""
+        self._load_brief(audited=False)
+
     def on_screen_resume(self) -> None:
         # Back from a screening: its result, needs and follow-ups belong in the brief.
         if getattr(self, "_screening_opened", False) and self.brief is not None:
@@ -530,6 +541,11 @@ class ClientScreen(BaseScreen[None]):
         return [
             SystemCommand(
                 "Log contact", "Log a call or visit with this client (l)", self.action_log_contact
+            ),
+            SystemCommand(
+                "Edit client",
+                "Change this client's record: phone, language, PCP, what matters… (e)",
+                self.action_edit_client,
             ),
             SystemCommand(
                 "Add addendum",

@@ -1,0 +1,299 @@
+"""Adding and editing a client: the service (both engines) and the keys (Pilot)."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlmodel import col, select
+from textual.widgets import DataTable, Input, Static
+
+from cm_tui.screens.caseload import CaseloadScreen
+from cm_tui.screens.client import ClientScreen
+from cm_tui.screens.client_form import ClientForm
+from cm_tui.screens.confirm import ConfirmDiscard
+from cm_tui.services import clients as cs
+from cm_tui.store.db import Store
+from cm_tui.store.models import AuditEvent, Client
+from cm_tui.store.types import freeze_clock
+from tests.factories import add_client, add_user
+from tests.snapshot_app import NOW, build_app
+from tests.test_ui import settle, shown
+
+SIZE = (120, 40)
+
+
+@pytest.fixture(autouse=True)
+def _frozen() -> Any:
+    freeze_clock(NOW)
+    yield
+    freeze_clock(None)
+
+
+def _audit(store: Store, client_id: int) -> list[AuditEvent]:
+    with store.read() as s:
+        return list(
+            s.exec(
+                select(AuditEvent)
+                .where(AuditEvent.entity == "client", AuditEvent.entity_id == client_id)
+                .order_by(col(AuditEvent.id))
+            ).all()
+        )
+
+
+def _client(store: Store, client_id: int) -> Client:
+    with store.read() as s:
+        client = s.get(Client, client_id)
+        assert client is not None
+        return client
+
+
+# ---------------------------------------------------------------- service
+
+
+def test_create_client_checks_and_audits(any_store: Store) -> None:
+    ann = add_user(any_store, "ann")
+    cid = cs.create_client(
+        any_store,
+        ann,
+        {
+            "given_name": "  Rosa ",
+            "family_name": "Alvarez",
+            "dob": "03/02/1944",
+            "phone": "(555) 010-2000",
+            "preferred_contact": "in person",
+            "risk_tier": "High",
+            "program": "ccm",
+            "mrn": "MRN1",
+        },
+    )
+    c = _client(any_store, cid)
+    assert (c.given_name, c.family_name, c.dob) == ("Rosa", "Alvarez", date(1944, 3, 2))
+    assert (c.preferred_contact, c.risk_tier, c.program, c.status) == (
+        "in_person",
+        "high",
+        "CCM",
+        "active",
+    )
+    assert c.care_manager_id == ann.id and c.version == 1
+    [event] = _audit(any_store, cid)
+    assert event.action == "create" and event.user_id == ann.id
+    assert "phone" in (event.detail or "") and "555" not in (event.detail or "")
+    assert "Rosa" not in (event.detail or "")
+
+
+@pytest.mark.parametrize(
+    ("fields", "field", "words"),
+    [
+        ({"given_name": "", "family_name": "X"}, "given_name", "required"),
+        ({"given_name": "A", "family_name": "  "}, "family_name", "required"),
+        ({"given_name": "A", "family_name": "B", "dob": "31/31/1950"}, "dob", "date"),
+        ({"given_name": "A", "family_name": "B", "dob": "2099-01-01"}, "dob", "future"),
+        ({"given_name": "A", "family_name": "B", "phone": "call me"}, "phone", "phone"),
+        ({"given_name": "A", "family_name": "B", "phone": "12"}, "phone", "7 digits"),
+        ({"given_name": "A", "family_name": "B", "email": "a@"}, "email", "email"),
+        ({"given_name": "A", "family_name": "B", "risk_tier": "extreme"}, "risk_tier", "one of"),
+        ({"given_name": "A", "family_name": "B", "status": "gone"}, "status", "one of"),
+        (
+            {"given_name": "A", "family_name": "B", "preferred_contact": "fax"},
+            "preferred_contact",
+            "one of",
+        ),
+        ({"given_name": "A\x00", "family_name": "B"}, "given_name", "NUL"),
+        ({"given_name": "A", "family_name": "B", "shoe_size": "9"}, None, "not a client field"),
+    ],
+)
+def test_create_client_refuses_bad_input(
+    any_store: Store, fields: dict[str, Any], field: str | None, words: str
+) -> None:
+    ann = add_user(any_store, "ann")
+    with pytest.raises(cs.ClientError, match=words) as caught:
+        cs.create_client(any_store, ann, fields)
+    assert caught.value.field == field
+    with any_store.read() as s:
+        assert s.exec(select(Client)).first() is None
+
+
+def test_mrn_is_unique_when_set(any_store: Store) -> None:
+    ann = add_user(any_store, "ann")
+    first = cs.create_client(any_store, ann, {"given_name": "A", "family_name": "B", "mrn": "M1"})
+    # No MRN twice is fine.
+    cs.create_client(any_store, ann, {"given_name": "C", "family_name": "D"})
+    cs.create_client(any_store, ann, {"given_name": "E", "family_name": "F", "mrn": ""})
+    with pytest.raises(cs.ClientError, match="already belongs") as caught:
+        cs.create_client(any_store, ann, {"given_name": "G", "family_name": "H", "mrn": "M1"})
+    assert caught.value.field == "mrn"
+    other = cs.create_client(any_store, ann, {"given_name": "I", "family_name": "J", "mrn": "M2"})
+    with pytest.raises(cs.ClientError, match="already belongs"):
+        cs.update_client(any_store, ann, other, 1, {"mrn": "M1"})
+    # Its own MRN again is no clash.
+    assert cs.update_client(any_store, ann, first, 1, {"mrn": "M1", "phone": "555 010 1234"}) == 2
+
+
+def test_update_bumps_version_and_audits_field_names_only(any_store: Store) -> None:
+    ann = add_user(any_store, "ann")
+    cid = add_client(any_store, "Rosa", "Alvarez", ann, phone="(555) 010-2000", language="Spanish")
+    start = cs.load_for_edit(any_store, ann, cid)
+    assert start.version == 1 and start.values["phone"] == "(555) 010-2000"
+    version = cs.update_client(
+        any_store,
+        ann,
+        cid,
+        start.version,
+        {"phone": "(555) 777-1234", "language": "Spanish", "dob": "1944-03-02"},
+        base=start.values,
+    )
+    assert version == 2
+    c = _client(any_store, cid)
+    assert (c.phone, c.language, c.dob, c.version) == (
+        "(555) 777-1234",
+        "Spanish",
+        date(1944, 3, 2),
+        2,
+    )
+    assert c.updated_at >= c.created_at
+    events = _audit(any_store, cid)
+    assert [e.action for e in events] == ["view", "update"]
+    detail = events[-1].detail or ""
+    # The language did not change (same as the base): only phone and dob are named.
+    assert "phone" in detail and "dob" in detail and "language" not in detail
+    assert "777" not in detail and "1944" not in detail
+
+
+def test_who_may_edit(any_store: Store) -> None:
+    ann = add_user(any_store, "ann")
+    bob = add_user(any_store, "bob")
+    chw = add_user(any_store, "cat", role="chw")
+    sue = add_user(any_store, "sue", role="supervisor")
+    cid = add_client(any_store, "Rosa", "Alvarez", ann, chw_id=chw.id)
+    elsewhere = add_client(any_store, "Walter", "Brooks", bob)
+    # A colleague's client: bob may open it (to take a call) but not edit it.
+    with pytest.raises(cs.NotAllowed):
+        cs.update_client(any_store, bob, cid, 1, {"phone": "555 010 1234"})
+    with pytest.raises(cs.NotAllowed):
+        cs.load_for_edit(any_store, bob, cid)
+    # A CHW edits the clients assigned to them, not others (cannot even open those).
+    assert cs.update_client(any_store, chw, cid, 1, {"best_time": "mornings"}) == 2
+    with pytest.raises(cs.NotAllowed):
+        cs.update_client(any_store, chw, elsewhere, 1, {"best_time": "mornings"})
+    # Supervisors edit anyone's.
+    assert cs.update_client(any_store, sue, elsewhere, 1, {"best_time": "evenings"}) == 2
+    assert cs.update_client(any_store, ann, cid, 2, {"best_time": "after 3pm"}) == 3
+    with pytest.raises(cs.ClientError, match="no longer exists"):
+        cs.update_client(any_store, sue, 9999, 1, {"best_time": "x"})
+    assert _client(any_store, elsewhere).best_time == "evenings"
+    # A new client lands on the CHW's own list when a CHW adds it.
+    new = cs.create_client(any_store, chw, {"given_name": "N", "family_name": "W"})
+    assert _client(any_store, new).chw_id == chw.id
+
+
+def test_bad_update_changes_nothing(any_store: Store) -> None:
+    ann = add_user(any_store, "ann")
+    cid = add_client(any_store, "Rosa", "Alvarez", ann, phone="(555) 010-2000")
+    with pytest.raises(cs.ClientError) as caught:
+        cs.update_client(any_store, ann, cid, 1, {"best_time": "noon", "phone": "nope"})
+    assert caught.value.field == "phone"
+    c = _client(any_store, cid)
+    assert (c.best_time, c.phone, c.version) == (None, "(555) 010-2000", 1)
+
+
+# ---------------------------------------------------------------- Pilot
+
+
+async def _on_caseload(pilot: Any) -> None:
+    await settle(pilot, lambda: isinstance(pilot.app.screen, CaseloadScreen), tries=100)
+    await settle(pilot)
+
+
+def _form(app: Any) -> ClientForm:
+    screen = app.screen
+    assert isinstance(screen, ClientForm), screen
+    return screen
+
+
+async def _type(pilot: Any, field: str, text: str) -> None:
+    form = _form(pilot.app)
+    box = form.query_one(f"#cf-{field}", Input)
+    box.value = ""
+    box.focus()
+    await pilot.pause()
+    if text:
+        await pilot.press(*text)
+
+
+async def test_n_on_caseload_adds_a_client(tmp_path: Path) -> None:
+    app = build_app(tmp_path / "demo.db")
+    async with app.run_test(size=SIZE) as pilot:
+        await _on_caseload(pilot)
+        await pilot.press("n")
+        await settle(pilot, lambda: isinstance(app.screen, ClientForm))
+        form = _form(app)
+        assert form.query_one("#cf-given_name", Input).has_focus
+        await pilot.press(*"Zelda")
+        # Saving without the family name: an inline error beside that field; nothing saved.
+        await pilot.press("ctrl+s")
+        await settle(pilot)
+        assert "required" in shown(form.query_one("#cf-family_name-error", Static))
+        await _type(pilot, "family_name", "Zimmer")
+        await _type(pilot, "phone", "555-010-9999")
+        await pilot.press("ctrl+s")
+        await settle(pilot, lambda: isinstance(app.screen, CaseloadScreen))
+        await settle(pilot)
+        screen = app.screen
+        assert isinstance(screen, CaseloadScreen)
+        table = screen.query_one("#caseload", DataTable)
+        with app.store.read() as s:
+            [c] = s.exec(select(Client).where(Client.family_name == "Zimmer")).all()
+        assert c.given_name == "Zelda" and c.phone == "555-010-9999"
+        # The new client is there, under the cursor.
+        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        assert key == str(c.id)
+
+
+async def test_escape_asks_before_discarding(tmp_path: Path) -> None:
+    app = build_app(tmp_path / "demo.db")
+    async with app.run_test(size=SIZE) as pilot:
+        await _on_caseload(pilot)
+        await pilot.press("n")
+        await settle(pilot, lambda: isinstance(app.screen, ClientForm))
+        # Nothing typed: escape just closes.
+        await pilot.press("escape")
+        await settle(pilot, lambda: isinstance(app.screen, CaseloadScreen))
+        await pilot.press("n")
+        await settle(pilot, lambda: isinstance(app.screen, ClientForm))
+        await pilot.press(*"Zed")
+        await pilot.press("escape")
+        await settle(pilot, lambda: isinstance(app.screen, ConfirmDiscard))
+        await pilot.press("n")  # keep editing
+        await settle(pilot, lambda: isinstance(app.screen, ClientForm))
+        assert _form(app).query_one("#cf-given_name", Input).value == "Zed"
+        await pilot.press("escape")
+        await settle(pilot, lambda: isinstance(app.screen, ConfirmDiscard))
+        await pilot.press("d")
+        await settle(pilot, lambda: isinstance(app.screen, CaseloadScreen))
+    with app.store.read() as s:
+        assert s.exec(select(Client).where(Client.given_name == "Zed")).first() is None
+
+
+async def test_e_on_the_brief_edits_a_field(tmp_path: Path) -> None:
+    app = build_app(tmp_path / "demo.db")
+    async with app.run_test(size=SIZE) as pilot:
+        await _on_caseload(pilot)
+        await pilot.press("enter")  # Rosa Alvarez, first by name
+        await settle(pilot, lambda: isinstance(app.screen, ClientScreen))
+        await settle(pilot, lambda: app.screen.brief is not None)
+        client_id = app.screen.client_id
+        await pilot.press("e")
+        await settle(pilot, lambda: isinstance(app.screen, ClientForm))
+        form = _form(app)
+        assert form.query_one("#cf-family_name", Input).value == "Alvarez"
+        await _type(pilot, "best_time", "weekday mornings")
+        await pilot.press("ctrl+s")
+        await settle(pilot, lambda: isinstance(app.screen, ClientScreen))
+        await settle(
+            pilot, lambda: "weekday mornings" in shown(app.screen.query_one("#identity", Static))
+        )
+        c = _client(app.store, client_id)
+        assert c.best_time == "weekday mornings" and c.version == 2
