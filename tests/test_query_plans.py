@@ -165,9 +165,7 @@ def test_timeline_windows_come_off_the_contacts_index(org: dict[str, Any]) -> No
     assert any("ix_contacts_client_at" in line for line in first[0][1])
     with org["store"].read() as s:
         cursor = timeline(s, client, None, None, 1)[-1].cursor
-    later = plans(
-        org["store"], partial(timeline, client_id=client, before=cursor, limit=2)
-    )
+    later = plans(org["store"], partial(timeline, client_id=client, before=cursor, limit=2))
     assert_indexed(later)
     assert_no_sort(later, "FROM contacts")
 
@@ -185,3 +183,103 @@ def test_start_up_queries_never_scan(org: dict[str, Any]) -> None:
     assert all(any("ix_clients_program" in line for line in lines) for _, lines in found), found
     with org["store"].read() as s:
         assert q.programs_in_use(s) == ["CCM"]
+
+
+# ---------------------------------------------------------------- PostgreSQL name search
+
+
+@pytest.fixture
+def pg_org(pg_url: str) -> Any:
+    """A PostgreSQL store with a few thousand clients (faker names; statistics gathered),
+    and searches that pick out a few of them as a user would type them."""
+    from faker import Faker
+
+    from cm_tui.store.db import open_store
+    from cm_tui.store.models import Client
+
+    fake = Faker("en_US")
+    fake.seed_instance(5)
+    rows = [
+        Client(
+            given_name=fake.first_name(),
+            family_name=fake.last_name(),
+            mrn=f"MRN{i:06d}",
+            phone=fake.numerify("(###) ###-####"),
+            # the rest of a real row, so the table has a real size for the planner
+            address=fake.address(),
+            email=fake.email(),
+            pcp_name=fake.name(),
+            pcp_practice=fake.company(),
+            what_matters=fake.sentence(nb_words=12),
+        )
+        for i in range(4000)
+    ]
+    counts: dict[str, int] = {}
+    for row in rows:
+        counts[row.family_name] = counts.get(row.family_name, 0) + 1
+    rare = [row for row in rows if counts[row.family_name] <= 3]
+    a, b, c = rare[0], rare[1], rare[2]
+    searches = [
+        a.family_name,
+        f"{b.family_name[:4]} {b.given_name[:2]}",
+        (c.given_name[:3] + " " + c.family_name).upper(),
+        "mrn001234",
+        a.phone[-4:] if a.phone else "",
+    ]
+    store = open_store(pg_url)
+    try:
+        sup = add_user(store, "sup", role="supervisor")
+        with store.write() as s:
+            s.add_all(rows)
+        # As autovacuum would: statistics, and the GIN pending list merged into the index.
+        with store.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.exec_driver_sql("VACUUM ANALYZE clients")
+        yield {"store": store, "sup": sup, "searches": searches}
+    finally:
+        store.close()
+
+
+def pg_plans(store: Store, run: Callable[[Session], Any]) -> list[tuple[str, str]]:
+    """Every SELECT ``run`` executes on PostgreSQL, with its EXPLAIN output."""
+    seen: list[tuple[str, Any]] = []
+
+    def capture(conn: Any, cursor: Any, statement: str, params: Any, *_: Any) -> None:
+        if statement.lstrip().upper().startswith(("SELECT", "WITH")):
+            seen.append((statement, params))
+
+    event.listen(store.engine, "before_cursor_execute", capture)
+    try:
+        with store.read() as session:
+            run(session)
+    finally:
+        event.remove(store.engine, "before_cursor_execute", capture)
+    out = []
+    with store.engine.connect() as conn:
+        for sql, params in seen:
+            rows = conn.exec_driver_sql("EXPLAIN " + sql, params).all()
+            out.append((sql, "\n".join(str(r[0]) for r in rows)))
+    assert out, "the query ran no SELECT"
+    return out
+
+
+TRGM = "ix_clients_lower_search_trgm"
+
+
+def test_postgresql_search_uses_the_trigram_index(pg_org: dict[str, Any]) -> None:
+    store, sup = pg_org["store"], pg_org["sup"]
+    for text in pg_org["searches"]:
+        flt = q.CaseloadFilter(search=text, everyone=True)
+        for run in (
+            partial(q.find_clients, viewer=sup, text_=text),
+            partial(q.caseload_page, viewer=sup, flt=flt),
+            partial(q.caseload_count, viewer=sup, flt=flt),
+        ):
+            found = pg_plans(store, run)
+            assert any("~" in sql for sql, _ in found), found
+            for sql, plan in found:
+                if "~" not in sql:  # not the search (e.g. the window's detail lookup)
+                    continue
+                assert TRGM in plan, f"no trigram index for {text!r} in:\n{sql}\n{plan}"
+                assert "Seq Scan on clients" not in plan, plan
+        with store.read() as s:  # a real search, which finds someone
+            assert q.caseload_count(s, sup, flt) > 0, text

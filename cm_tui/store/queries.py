@@ -11,10 +11,12 @@ from sqlalchemy import (
     ColumnElement,
     Integer,
     Select,
+    String,
     and_,
     false,
     func,
     literal,
+    literal_column,
     or_,
     text,
     tuple_,
@@ -100,6 +102,26 @@ def fts_query(tokens: list[str]) -> str:
     return " ".join('"' + t.replace('"', '""') + '"*' for t in tokens)
 
 
+def pg_search_text() -> ColumnElement[str]:
+    """PostgreSQL: the one lower-cased text a search reads (names, preferred name, MRN,
+    phone), exactly the expression migration 0004 indexes with gin_trgm_ops; the planner
+    uses that index only for this same expression, so change both together. Separators
+    are SQL literals, not bound parameters, so a prepared (generic) plan matches too."""
+    space = literal_column("' '", String)
+    empty = literal_column("''", String)
+    parts: list[Any] = [
+        col(Client.family_name),
+        col(Client.given_name),
+        func.coalesce(col(Client.preferred_name), empty),
+        func.coalesce(col(Client.mrn), empty),
+        func.coalesce(col(Client.phone), empty),
+    ]
+    joined: ColumnElement[str] = parts[0]
+    for part in parts[1:]:
+        joined = joined.concat(space).concat(part)
+    return func.lower(joined)
+
+
 def name_search_clause(session: Session, text_: str) -> ColumnElement[bool] | None:
     tokens = search_tokens(text_)
     if not tokens:
@@ -109,21 +131,11 @@ def name_search_clause(session: Session, text_: str) -> ColumnElement[bool] | No
             q=fts_query(tokens)
         )
         return col(Client.id).in_(sub.columns(rowid=Integer))
-    clauses = []
-    for tok in tokens:
-        # Tokens hold only letters and digits, so they are safe inside a regex;
-        # \m anchors at the start of any word ("brien" finds "O'Brien").
-        word = r"\m" + tok
-        clauses.append(
-            or_(
-                func.lower(Client.family_name).op("~")(word),
-                func.lower(Client.given_name).op("~")(word),
-                func.lower(func.coalesce(Client.preferred_name, "")).op("~")(word),
-                func.lower(func.coalesce(Client.mrn, "")).op("~")(word),
-                func.coalesce(Client.phone, "").op("~")(word),
-            )
-        )
-    return and_(*clauses)
+    # Every token must start a word ("brien" finds "O'Brien"); tokens hold only
+    # letters and digits, so they are safe inside a regex. The trigram index serves
+    # each regex; \m (start of a word) keeps the match to word starts.
+    haystack = pg_search_text()
+    return and_(*(haystack.op("~")(r"\m" + tok) for tok in tokens))
 
 
 # ---------------------------------------------------------------- caseload
