@@ -13,11 +13,13 @@ from textual.screen import Screen
 
 from cm_tui.config import Settings, load_settings, resolve_database_url
 from cm_tui.screens.base import _ReportsWorkerErrors
+from cm_tui.screens.live import DataChanged
 from cm_tui.services import auth
 from cm_tui.store.access import Viewer
 from cm_tui.store.db import Store, StoreError, open_store
 
 DEMO_BANNER = "DEMO DATA — synthetic people, not patients"
+LIVE_REFRESH_S = 2.0  # how often SQLite is asked whether anyone changed anything
 
 
 class CmTuiApp(_ReportsWorkerErrors, App[None]):
@@ -60,6 +62,8 @@ class CmTuiApp(_ReportsWorkerErrors, App[None]):
         self.locked = False
         self.show_clock = True  # snapshots turn it off: a clock never matches
         self._last_activity = time.monotonic()
+        self.live_refresh_seconds = LIVE_REFRESH_S  # 0: no live refresh
+        self._watcher: Any = None
 
     # ------------------------------------------------------------ start-up
 
@@ -113,6 +117,36 @@ class CmTuiApp(_ReportsWorkerErrors, App[None]):
         self.viewer = viewer
         self._last_activity = time.monotonic()
         self.push_screen(CaseloadScreen())
+        self._watch_changes()
+
+    # ------------------------------------------------------------ live refresh
+
+    def _watch_changes(self) -> None:
+        """Start noticing changes by anyone (store.changes); each is posted to the
+        active screen as DataChanged, from the watcher's thread."""
+        if self._watcher is not None or self.live_refresh_seconds <= 0:
+            return
+        from cm_tui.store.changes import ChangeWatcher
+
+        self._watcher = ChangeWatcher(
+            self.store, self._changes_seen, interval=self.live_refresh_seconds
+        )
+        self._watcher.start()
+
+    def _changes_seen(self, topics: frozenset[str]) -> None:
+        """In the watcher's thread: post_message is thread-safe and never blocks."""
+        self.post_message(DataChanged(topics))
+
+    def on_data_changed(self, event: DataChanged) -> None:
+        """To the screen the user is looking at; one under a dialog (or the lock screen)
+        reloads when it is shown again (its on_screen_resume)."""
+        if self.viewer is not None and not self.locked and self.screen_stack:
+            self.screen.post_message(DataChanged(event.topics))
+
+    def on_unmount(self) -> None:
+        if self._watcher is not None:
+            self._watcher.stop()
+            self._watcher = None
 
     # ------------------------------------------------------------ global actions
 

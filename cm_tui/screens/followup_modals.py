@@ -1,7 +1,9 @@
-"""The small dialogs of the follow-up queue: add/edit, snooze, reassign, complete."""
+"""The small dialogs of the follow-up queue: add/edit, snooze, reassign, complete, and
+the conflict screen (someone changed the follow-up first: both versions, the user chooses)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -274,6 +276,12 @@ class FollowUpForm(BaseModal[Any]):
                 )
             else:
                 result = fs.update_followup(app.store, app.viewer, row.id, row.version, **values)
+        except fs.FollowUpConflict as exc:
+            assert row is not None
+            app.call_from_thread(
+                self.dismiss, Conflicted(self._edit_attempt(row, values), exc.current)
+            )
+            return
         except (fs.FollowUpError, NotAllowed) as exc:
             app.call_from_thread(self._failed, str(exc))
             return
@@ -281,6 +289,17 @@ class FollowUpForm(BaseModal[Any]):
             app.call_from_thread(self._failed, describe_error(exc))
             return
         app.call_from_thread(self.dismiss, result)
+
+    @staticmethod
+    def _edit_attempt(row: QueueRow, values: dict[str, Any]) -> Attempt:
+        def run(app: Any, version: int) -> Any:
+            return fs.update_followup(app.store, app.viewer, row.id, version, **values)
+
+        wanted = (
+            f"save your edit: \u201c{' '.join(str(values['title']).split())}\u201d, "
+            f"{values['priority']}, due {format_due(values['due_at'], utcnow())}"
+        )
+        return Attempt(state_of(row), wanted, "edit", run)
 
     def _failed(self, message: str) -> None:
         self._saving = False
@@ -357,6 +376,9 @@ class SnoozeDialog(BaseModal[Any]):
         app: Any = self.app
         try:
             result = fs.snooze_followup(app.store, app.viewer, self.row.id, self.row.version, text)
+        except fs.FollowUpConflict as exc:
+            app.call_from_thread(self.dismiss, Conflicted(self._attempt(text), exc.current))
+            return
         except (fs.FollowUpError, NotAllowed) as exc:
             app.call_from_thread(self._failed, str(exc))
             return
@@ -364,6 +386,18 @@ class SnoozeDialog(BaseModal[Any]):
             app.call_from_thread(self._failed, describe_error(exc))
             return
         app.call_from_thread(self.dismiss, result)
+
+    def _attempt(self, text: str) -> Attempt:
+        row = self.row
+        try:
+            when = f"{format_due(fs.read_due(text, utcnow()).due_at, utcnow())} ({text.strip()})"
+        except ValueError:
+            when = text.strip()
+
+        def run(app: Any, version: int) -> Any:
+            return fs.snooze_followup(app.store, app.viewer, row.id, version, text)
+
+        return Attempt(state_of(row), f"snooze it to {when}", "snooze", run)
 
     def _failed(self, message: str) -> None:
         self._saving = False
@@ -408,6 +442,10 @@ class PersonPicker(BaseModal[int | None]):
         with app.store.read() as session:
             people = fq.assignable_people(session)
         app.call_from_thread(self._loaded, people)
+
+    def name_of(self, user_id: int) -> str:
+        who = next((p for p in self.people if p.id == user_id), None)
+        return who.display_name if who is not None else f"user {user_id}"
 
     def _loaded(self, people: list[Person]) -> None:
         self.people = [p for p in people if p.id != self.exclude]
@@ -506,3 +544,180 @@ class CompleteChoice(BaseModal[str | None]):
 
     def action_answer(self, answer: str | None) -> None:
         self.dismiss(answer)
+
+
+# ---------------------------------------------------------------- conflicts
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """A change the user asked for: what they saw, what they wanted, and how to do it
+    again against another version (``run(app, version)`` returns the service's result)."""
+
+    seen: fs.FollowUpState
+    wanted: str  # e.g. "reassign it to Dana Smith", worded after "You were about to"
+    verb: str  # "snooze", "reassign", "complete", "cancel", "edit", "reopen"
+    run: Callable[[Any, int], Any]
+    needs: str = "open"  # the status the change applies to
+
+    @property
+    def id(self) -> int:
+        return self.seen.id
+
+
+@dataclass(frozen=True)
+class Conflicted:
+    """What a dialog dismisses with when its change met someone else's."""
+
+    attempt: Attempt
+    current: fs.FollowUpState | None
+
+
+def state_of(row: QueueRow) -> fs.FollowUpState:
+    """A queue row as the version this user saw."""
+    return fs.FollowUpState(
+        id=row.id,
+        version=row.version,
+        client_id=row.client_id,
+        title=row.title,
+        status=row.status,
+        due_at=row.due_at,
+        priority=row.priority,
+        assignee_id=row.assignee_id,
+        assignee_name=row.assignee_name,
+        snoozed_until=row.snoozed_until,
+        completed_at=row.completed_at,
+    )
+
+
+def _facts(state: fs.FollowUpState, now: datetime) -> list[tuple[str, str]]:
+    snoozed = "—"
+    if state.snoozed_until is not None and state.status == "open":
+        snoozed = f"until {format_due(state.snoozed_until, now)}"
+    status = state.status
+    if state.status == "done" and state.completed_at is not None:
+        status = f"done {format_due(state.completed_at, now)}"
+    return [
+        ("Status", status),
+        ("Due", format_due(state.due_at, now)),
+        ("Who", state.assignee_name or "unassigned"),
+        ("Priority", state.priority),
+        ("Snoozed", snoozed),
+    ]
+
+
+class FollowUpConflictScreen(BaseModal[str | None]):
+    """Someone changed the follow-up first: both versions side by side; the user chooses.
+
+    Dismisses with "mine" (apply my change on top of theirs), "reopen" (theirs is
+    cancelled: reopen it, then apply mine) or "theirs" (drop mine).
+    """
+
+    CSS_PATH = "followups.tcss"
+    BINDINGS = [
+        Binding("m", "choose('mine')", "Apply mine on top"),
+        Binding("o", "choose('reopen')", "Reopen, then mine", show=False),
+        Binding("t,escape", "choose('theirs')", "Keep theirs"),
+    ]
+
+    def __init__(self, attempt: Attempt, current: fs.FollowUpState) -> None:
+        super().__init__()
+        self.attempt = attempt
+        self.current = current
+
+    @property
+    def may_apply(self) -> bool:
+        return self.current.status == self.attempt.needs
+
+    @property
+    def may_reopen(self) -> bool:
+        return self.attempt.needs == "open" and self.current.status == "cancelled"
+
+    def compose(self) -> ComposeResult:
+        now = utcnow()
+        with Vertical(id="fu-conflict"):
+            yield Static(
+                Text.assemble(
+                    ("Changed by someone else meanwhile — ", "bold"),
+                    literal(self.current.title, "bold", one_line=True),
+                ),
+                id="conflict-title",
+            )
+            yield Static(
+                Text("Nothing of yours was saved. Compare, then choose.", style="dim"),
+                classes="dim-line",
+            )
+            with Horizontal(id="conflict-sides"):
+                yield Static(self._side("Now (theirs)", self.current, now), id="conflict-theirs")
+                yield Static(self._side("You saw", self.attempt.seen, now), id="conflict-seen")
+            yield Static(self._who(now), id="conflict-who")
+            yield Static(
+                Text.assemble(
+                    ("You were about to: ", "bold"), literal(self.attempt.wanted, one_line=True)
+                ),
+                id="conflict-mine",
+            )
+            yield Static(self._choices(), id="conflict-keys")
+
+    def _side(self, heading: str, state: fs.FollowUpState, now: datetime) -> Text:
+        other = self.attempt.seen if state is self.current else self.current
+        theirs = dict(_facts(other, now))
+        text = Text(heading, style="bold underline")
+        for name, value in _facts(state, now):
+            text.append(f"\n{name:<9}", style="dim")
+            changed = theirs.get(name) != value
+            text.append_text(literal(value, "bold yellow" if changed else "", one_line=True))
+        return text
+
+    def _who(self, now: datetime) -> Text:
+        c = self.current
+        if c.changed_by is None and c.changed_at is None:
+            return Text("Who changed it last is not on record (e.g. a bulk reassign).", "dim")
+        text = Text("Changed by ", style="dim")
+        text.append_text(literal(c.changed_by or "someone", one_line=True))
+        if c.changed_at is not None:
+            text.append(f", {format_due(c.changed_at, now)}", style="dim")
+        if c.change:
+            text.append(": ", style="dim")
+            text.append_text(literal(c.change, "dim", one_line=True))
+        return text
+
+    def _choices(self) -> Text:
+        text = Text()
+        if self.may_apply:
+            text.append("m", "bold underline")
+            text.append("  apply mine on top of theirs\n")
+        elif self.attempt.verb == "complete" and self.current.status == "done":
+            text.append("It is already done: there is nothing left to apply.\n", "yellow")
+        else:
+            text.append(
+                f"It is {self.current.status} now: a {self.current.status} follow-up can't "
+                f"be {_past(self.attempt.verb)}.\n",
+                "yellow",
+            )
+        if self.may_reopen:
+            text.append("o", "bold underline")
+            text.append("  reopen it, then apply mine\n")
+        text.append("t", "bold underline")
+        text.append("/esc  keep theirs (drop mine)")
+        return text
+
+    def action_choose(self, answer: str) -> None:
+        if answer == "mine" and not self.may_apply:
+            self.app.bell()
+            return
+        if answer == "reopen" and not self.may_reopen:
+            self.app.bell()
+            return
+        self.dismiss(answer)
+
+
+def _past(verb: str) -> str:
+    return {
+        "snooze": "snoozed",
+        "reassign": "reassigned",
+        "complete": "completed",
+        "cancel": "cancelled",
+        "edit": "edited",
+        "reopen": "reopened",
+    }.get(verb, f"{verb}ed")

@@ -5,11 +5,19 @@ one window at a time; "mine", or for supervisors the team's or one person's queu
 ``x`` completes (offering to log the contact that did it), ``z`` snoozes, ``r``
 reassigns (with ``space`` selections: all of them at once), ``n`` adds, ``e`` edits,
 ``delete`` cancels (``ctrl+z`` undoes), ``enter`` opens the client.
+
+Live refresh: when anyone changes follow-ups or clients (:class:`DataChanged`), the
+loaded window is read again in place — the cursor stays on its follow-up, the rows
+stay where they were, focus never moves; under a dialog it waits until the queue is
+shown again. A change that meets someone else's opens :class:`FollowUpConflictScreen`
+(both versions; apply mine on top, or keep theirs).
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+from collections.abc import Callable
 from typing import Any
 
 from rich.text import Text
@@ -23,12 +31,17 @@ from cm_tui.dates import format_due, relative_age
 from cm_tui.screens.base import BaseScreen, describe_error
 from cm_tui.screens.contact_form import ContactForm
 from cm_tui.screens.followup_modals import (
+    Attempt,
     CompleteChoice,
+    Conflicted,
+    FollowUpConflictScreen,
     FollowUpForm,
     FormStart,
     PersonPicker,
     SnoozeDialog,
+    state_of,
 )
+from cm_tui.screens.live import DataChanged, TableSpot
 from cm_tui.services import followups as fs
 from cm_tui.services.clients import NotAllowed
 from cm_tui.services.contacts import ContactError, LoggedContact
@@ -43,6 +56,9 @@ from cm_tui.widgets.safe import literal, plain
 
 PAGE = 100
 PREFETCH = 25
+LIVE_WINDOW_MAX = 1000  # a live refresh re-reads what is loaded, up to this many rows
+LIVE_TOPICS = frozenset({"follow_ups", "clients"})
+NOTICE_S = 20.0  # how long the quiet word about a vanished row stays
 CALLBACK_LATE_H = 4  # an unreturned callback older than this is shown in red
 COLUMNS = (
     ("", "sel", 1),
@@ -98,6 +114,8 @@ class FollowUpQueueScreen(BaseScreen[None]):
         self._loading = False
         self._more = False
         self._undo: fs.Cancelled | None = None
+        self._own: set[int] = set()  # follow-ups this screen changed (not "someone else")
+        self._notice: Text | None = None  # a quiet word after a live refresh
 
     # ------------------------------------------------------------ layout
 
@@ -168,31 +186,49 @@ class FollowUpQueueScreen(BaseScreen[None]):
 
     # ------------------------------------------------------------ loading
 
-    def reload(self, keep: int | None = None) -> None:
+    def reload(self, keep: int | None = None, *, live: bool = False) -> None:
+        """Read the tab again from the top; ``live``: the window already loaded, in
+        place, saying quietly if the follow-up under the cursor left the list."""
         self._generation += 1
         self._more = False
-        self._load(self._generation, None, keep)
+        if not live:
+            self._notice = None
+        size = min(max(PAGE, len(self.rows)), LIVE_WINDOW_MAX) if live else PAGE
+        watch = self.highlighted_id() if live else None
+        self._load(self._generation, None, keep, size, watch)
 
     def _load_next(self) -> None:
         if self._loading or not self._more or not self.rows:
             return
-        self._load(self._generation, self.rows[-1].cursor, None)
+        self._load(self._generation, self.rows[-1].cursor, None, PAGE, None)
 
     @work(thread=True, exclusive=True, group="queue", exit_on_error=False)
-    def _load(self, generation: int, after: tuple[Any, ...] | None, keep: int | None) -> None:
+    def _load(
+        self,
+        generation: int,
+        after: tuple[Any, ...] | None,
+        keep: int | None,
+        size: int,
+        watch: int | None,
+    ) -> None:
         self._loading = True
         app: Any = self.app
         scope, tab = self.scope or QueueScope.mine(), self.tab
         bounds = fq.Bounds.at()
+        gone: fs.FollowUpState | None = None
         try:
             with app.store.read() as session:
-                rows = fq.queue_page(session, app.viewer, scope, tab, after, PAGE + 1, bounds)
+                rows = fq.queue_page(session, app.viewer, scope, tab, after, size + 1, bounds)
                 counts = (
                     fq.tab_counts(session, app.viewer, scope, bounds) if after is None else None
                 )
+            if watch is not None and watch not in self._own and all(r.id != watch for r in rows):
+                gone = fs.followup_state(app.store, app.viewer, watch)
         finally:
             self._loading = False
-        app.call_from_thread(self._show, generation, rows, counts, after is not None, keep)
+        app.call_from_thread(
+            self._show, generation, rows, counts, after is not None, keep, size, (watch, gone)
+        )
 
     def _show(
         self,
@@ -201,16 +237,19 @@ class FollowUpQueueScreen(BaseScreen[None]):
         counts: dict[str, int] | None,
         append: bool,
         keep: int | None,
+        size: int = PAGE,
+        gone: tuple[int | None, fs.FollowUpState | None] = (None, None),
     ) -> None:
         if generation != self._generation:
             return  # a newer tab or scope has started loading
         table = self.query_one("#queue", DataTable)
-        self._more = len(rows) > PAGE
-        rows = rows[:PAGE]
+        self._more = len(rows) > size
+        rows = rows[:size]
+        spot = TableSpot.of(table)
         if not append:
-            if keep is None:
-                keep = self.highlighted_id()
-            old_index = table.cursor_row
+            if keep is not None:
+                spot = TableSpot(str(keep), spot.index, spot.line)
+            before = {r.id: r for r in self.rows}
             table.clear()
             self.rows = []
         now = utcnow()
@@ -220,14 +259,19 @@ class FollowUpQueueScreen(BaseScreen[None]):
         if counts is not None:
             self.counts = counts
             self._update_tabs()
-        if not append and table.row_count:
-            index = old_index
-            if keep is not None:
-                with contextlib.suppress(Exception):
-                    index = table.get_row_index(str(keep))
-            table.move_cursor(row=min(index, table.row_count - 1), animate=False)
+        if not append:
+            stayed = spot.restore(table)
+            watched, state = gone
+            if watched is not None and not stayed and watched not in self._own:
+                self._notice = _left_list(before.get(watched), state)
+                self.set_timer(NOTICE_S, self._clear_notice)
         self._update_summary()
         self._show_detail()
+
+    def _clear_notice(self) -> None:
+        if self._notice is not None:
+            self._notice = None
+            self._update_summary()
 
     def _update_tabs(self) -> None:
         tabs = self.query_one("#tabs", Tabs)
@@ -292,7 +336,11 @@ class FollowUpQueueScreen(BaseScreen[None]):
             what = f"done in the last {fq.DONE_DAYS} days"
         else:
             what = fq.TAB_LABELS[self.tab].lower()
-        text = Text(f"{shown:,} of {total:,} {what} · {order}")
+        text = Text()
+        if self._notice is not None:
+            text.append_text(self._notice)
+            text.append(" · ")
+        text.append(f"{shown:,} of {total:,} {what} · {order}")
         if self.selected:
             text.append(f" · {len(self.selected)} selected (r reassigns them)", style="magenta")
         viewer = self.app.viewer  # type: ignore[attr-defined]
@@ -438,14 +486,17 @@ class FollowUpQueueScreen(BaseScreen[None]):
             if answer == "log":
                 open_completing_form(self, row)
             elif answer == "done":
-                self._run(
-                    lambda app: fs.complete_followup(app.store, app.viewer, row.id, row.version),
-                    lambda done: self._completed(row, done),
-                )
+
+                def run(app: Any, version: int) -> Any:
+                    return fs.complete_followup(app.store, app.viewer, row.id, version)
+
+                attempt = Attempt(state_of(row), "mark it done", "complete", run)
+                self._run(attempt, lambda done: self._completed(row, done))
 
         self.app.push_screen(CompleteChoice(row), chosen)
 
     def _completed(self, row: QueueRow, done: fs.Completed) -> None:
+        self._own.add(row.id)
         message = Text.assemble("Done: ", literal(row.title, one_line=True))
         if done.next_due_at is not None:
             message.append(f" · next one due {format_due(done.next_due_at, utcnow())}")
@@ -459,12 +510,16 @@ class FollowUpQueueScreen(BaseScreen[None]):
         if row is None:
             return
 
-        def snoozed(result: fs.Changed | None) -> None:
-            if result is not None:
-                self.app.notify(
-                    f"Snoozed to {format_due(result.due_at, utcnow())}", title="Follow-up"
-                )
-                self.reload()
+        def done(result: fs.Changed) -> None:
+            self._own.add(row.id)
+            self.app.notify(f"Snoozed to {format_due(result.due_at, utcnow())}", title="Follow-up")
+            self.reload()
+
+        def snoozed(result: fs.Changed | Conflicted | None) -> None:
+            if isinstance(result, Conflicted):
+                resolve_conflict(self.app, result, done, self._kept)
+            elif result is not None:
+                done(result)
 
         self.app.push_screen(SnoozeDialog(row), snoozed)
 
@@ -482,14 +537,16 @@ class FollowUpQueueScreen(BaseScreen[None]):
         def picked(user_id: int | None) -> None:
             if user_id is None:
                 return
-            self._run(
-                lambda app: fs.reassign_followup(
-                    app.store, app.viewer, row.id, row.version, user_id
-                ),
-                lambda _changed: self._reassigned(1),
-            )
 
-        self.app.push_screen(PersonPicker(question.plain, exclude=row.assignee_id), picked)
+            def run(app: Any, version: int) -> Any:
+                return fs.reassign_followup(app.store, app.viewer, row.id, version, user_id)
+
+            whom = picker.name_of(user_id)
+            attempt = Attempt(state_of(row), f"reassign it to {whom}", "reassign", run)
+            self._run(attempt, lambda _changed: self._reassigned(1))
+
+        picker = PersonPicker(question.plain, exclude=row.assignee_id)
+        self.app.push_screen(picker, picked)
 
     def _bulk_reassign(self) -> None:
         items = list(self.selected.items())
@@ -498,7 +555,8 @@ class FollowUpQueueScreen(BaseScreen[None]):
         def picked(user_id: int | None) -> None:
             if user_id is None:
                 return
-            self._run(
+            self._own.update(fid for fid, _ in items)
+            self._run_call(
                 lambda app: fs.bulk_reassign(app.store, app.viewer, items, user_id),
                 lambda moved: self._reassigned(moved),
             )
@@ -536,8 +594,10 @@ class FollowUpQueueScreen(BaseScreen[None]):
         if row is not None:
             _push_form(self.app, FormStart(row.client_id, row.client_name, row))
 
-    def followup_saved(self, _result: Any) -> None:
+    def followup_saved(self, result: Any) -> None:
         """A follow-up was added or edited (from here or anywhere)."""
+        if getattr(result, "id", None) is not None:
+            self._own.add(result.id)
         self.reload()
 
     def contact_logged(self, _logged: Any) -> None:
@@ -561,9 +621,10 @@ class FollowUpQueueScreen(BaseScreen[None]):
             )
             self.reload()
 
-        self._run(
-            lambda app: fs.cancel_followup(app.store, app.viewer, row.id, row.version), cancelled
-        )
+        def run(app: Any, version: int) -> Any:
+            return fs.cancel_followup(app.store, app.viewer, row.id, version)
+
+        self._run(Attempt(state_of(row), "cancel it", "cancel", run), cancelled)
 
     def action_undo(self) -> None:
         undo = self._undo
@@ -576,40 +637,67 @@ class FollowUpQueueScreen(BaseScreen[None]):
             self.app.notify("Cancel undone: the follow-up is open again.", title="Follow-up")
             self.reload(keep=result.id)
 
-        self._run(
-            lambda app: fs.undo_cancel(app.store, app.viewer, undo.id, undo.version), restored
-        )
+        def run(app: Any, version: int) -> Any:
+            return fs.undo_cancel(app.store, app.viewer, undo.id, version)
+
+        app: Any = self.app
+
+        def load_then_run() -> None:  # the conflict screen needs what the user saw
+            state = fs.followup_state(app.store, app.viewer, undo.id)
+            if state is None:
+                app.call_from_thread(app.notify, "That follow-up no longer exists.")
+                return
+            seen = dataclasses.replace(state, status="cancelled", version=undo.version)
+            attempt = Attempt(seen, "reopen it (undo your cancel)", "reopen", run, "cancelled")
+            app.call_from_thread(self._run, attempt, restored)
+
+        self.run_worker(load_then_run, thread=True, group="queue-change", exit_on_error=False)
 
     # running a service --------------------------------------------------
 
-    def _run(self, call: Any, then: Any) -> None:
-        """Run a service call in a thread; report a refusal or conflict clearly."""
+    def _run(self, attempt: Attempt, then: Callable[[Any], None]) -> None:
+        """Make the change in a thread; if someone changed the follow-up first, show
+        both versions and let the user choose (:func:`resolve_conflict`)."""
+
+        def done(result: Any) -> None:
+            self._own.add(attempt.id)
+            then(result)
+
+        run_change(self.app, attempt, done, self._kept)
+
+    def _kept(self) -> None:
+        """Their version stands (or the change was refused): show it."""
+        self.reload()
+
+    def _run_call(self, call: Callable[[Any], Any], then: Callable[[Any], None]) -> None:
+        """A change with nothing to compare on conflict (bulk): report it, reload."""
         app: Any = self.app
 
         def work_() -> None:
             try:
                 result = call(app)
             except fs.FollowUpConflict as exc:
-                app.call_from_thread(self._refused, str(exc), "Changed meanwhile", True)
+                app.call_from_thread(_refused, app, str(exc), "Changed meanwhile", self._kept)
                 return
             except (fs.FollowUpError, NotAllowed) as exc:
-                app.call_from_thread(self._refused, str(exc), "Not done", False)
+                app.call_from_thread(_refused, app, str(exc), "Not done", None)
                 return
             except Exception as exc:
-                app.call_from_thread(self._refused, describe_error(exc), "Not done", True)
+                app.call_from_thread(_refused, app, describe_error(exc), "Not done", self._kept)
                 return
             app.call_from_thread(then, result)
 
         self.run_worker(work_, thread=True, group="queue-change", exit_on_error=False)
 
-    def _refused(self, message: str, title: str, reload: bool) -> None:
-        self.app.notify(message, title=title, severity="error", timeout=10)
-        if reload:
-            self.reload()
-
     def on_screen_resume(self) -> None:
         if self.rows or self.counts:
-            self.reload()
+            self.reload(live=True)
+
+    def on_data_changed(self, event: DataChanged) -> None:
+        """Someone changed follow-ups or clients: read the window again, in place. Under
+        a dialog or another screen, on_screen_resume does it when this one is back."""
+        if event.topics & LIVE_TOPICS and self.is_current and (self.rows or self.counts):
+            self.reload(live=True)
 
     def screen_commands(self) -> list[SystemCommand]:
         cmds = [
@@ -627,6 +715,102 @@ class FollowUpQueueScreen(BaseScreen[None]):
                 )
             )
         return cmds
+
+
+def _refused(app: App[Any], message: str, title: str, then: Callable[[], None] | None) -> None:
+    app.notify(message, title=title, severity="error", timeout=10)
+    if then is not None:
+        then()
+
+
+def run_change(
+    app: App[Any],
+    attempt: Attempt,
+    then: Callable[[Any], None],
+    kept: Callable[[], None],
+    *,
+    version: int | None = None,
+    reopen_first: bool = False,
+) -> None:
+    """Run ``attempt`` against ``version`` (default: the one the user saw) in a thread.
+
+    Success: ``then(result)``. Someone changed it first: the conflict screen (again, if
+    it happens again). Refused: a one-line message and ``kept()`` (show what is stored).
+    """
+    a: Any = app
+
+    def work_() -> None:
+        try:
+            at = attempt.seen.version if version is None else version
+            if reopen_first:
+                at = fs.undo_cancel(a.store, a.viewer, attempt.id, at).version
+            result = attempt.run(a, at)
+        except fs.FollowUpConflict as exc:
+            app.call_from_thread(
+                resolve_conflict, app, Conflicted(attempt, exc.current), then, kept
+            )
+            return
+        except (fs.FollowUpError, NotAllowed) as exc:
+            app.call_from_thread(_refused, app, str(exc), "Not done", kept)
+            return
+        except Exception as exc:
+            app.call_from_thread(_refused, app, describe_error(exc), "Not done", kept)
+            return
+        app.call_from_thread(then, result)
+
+    app.run_worker(work_, thread=True, group="followup-change", exit_on_error=False)
+
+
+def resolve_conflict(
+    app: App[Any], conflicted: Conflicted, then: Callable[[Any], None], kept: Callable[[], None]
+) -> None:
+    """Someone changed the follow-up first: show both versions; apply mine on top
+    (against their version), reopen then apply (theirs is cancelled), or keep theirs."""
+    attempt, current = conflicted.attempt, conflicted.current
+    if current is None:
+        _refused(app, "Someone else changed this follow-up; it no longer exists.", "Not done", kept)
+        return
+
+    def chosen(answer: str | None) -> None:
+        again = dataclasses.replace(attempt, seen=current)
+        if answer == "mine":
+            run_change(app, again, then, kept, version=current.version)
+        elif answer == "reopen":
+            run_change(app, again, then, kept, version=current.version, reopen_first=True)
+        else:
+            app.notify("Kept their version; yours was not saved.", title="Follow-up")
+            kept()
+
+    app.push_screen(FollowUpConflictScreen(attempt, current), chosen)
+
+
+def _left_list(row: QueueRow | None, state: fs.FollowUpState | None) -> Text:
+    """One quiet line: the follow-up under the cursor left this list, and why if known."""
+    title = row.title if row is not None else state.title if state is not None else ""
+    text = Text(style="italic")
+    text.append_text(literal(_short_title(title), "italic", one_line=True))
+    if state is None:
+        text.append(" is no longer here")
+    else:
+        by = f" by {state.changed_by}" if state.changed_by else ""
+        if state.status == "done":
+            text.append_text(literal(f" was completed{by}", "italic"))
+        elif state.status == "cancelled":
+            text.append_text(literal(f" was cancelled{by}", "italic"))
+        elif row is not None and state.assignee_id != row.assignee_id:
+            who = state.assignee_name or "nobody"
+            text.append_text(literal(f" was reassigned to {who}{by}", "italic"))
+        else:
+            text.append_text(
+                literal(f" moved to {format_due(state.due_at, utcnow())}{by}", "italic")
+            )
+    text.append("; cursor on the next one", style="dim italic")
+    return text
+
+
+def _short_title(title: str, width: int = 30) -> str:
+    title = " ".join(title.split())
+    return f"\u201c{title if len(title) <= width else title[: width - 1] + '…'}\u201d"
 
 
 def _priority(row: QueueRow) -> Text:
@@ -762,6 +946,9 @@ def _push_form(app: App[Any], start: FormStart) -> None:
     def saved(result: Any) -> None:
         if result is None:
             return
+        if isinstance(result, Conflicted):
+            resolve_conflict(app, result, saved, lambda: _refresh_queues(app))
+            return
         now = utcnow()
         if isinstance(result, fs.Created):
             text = f"Added, due {format_due(result.due_at, now)}"
@@ -778,6 +965,12 @@ def _push_form(app: App[Any], start: FormStart) -> None:
                 hook(result)
 
     app.push_screen(FollowUpForm(start), saved)
+
+
+def _refresh_queues(app: App[Any]) -> None:
+    for s in list(app.screen_stack):
+        if isinstance(s, FollowUpQueueScreen):
+            s.reload(live=True)
 
 
 def _warned(result: Any) -> bool:

@@ -6,11 +6,14 @@ open needs, and contacts per day over the last four weeks (a sparkline in the ro
 highlighted person's, larger, below). Figures come from indexed aggregates, in two
 steps so the table paints at once: the follow-up counts first, then the contact
 figures and open needs.
+
+Live refresh: when anyone changes follow-ups, clients, contacts or needs
+(:class:`DataChanged`), the figures are read again and shown in one step (no "…"
+flicker), the cursor staying on its person and focus where it was.
 """
 
 from __future__ import annotations
 
-import contextlib
 from typing import Any
 
 from rich.text import Text
@@ -23,6 +26,7 @@ from textual.widgets.data_table import ColumnKey
 
 from cm_tui.dates import relative_age
 from cm_tui.screens.base import BaseScreen
+from cm_tui.screens.live import DataChanged, TableSpot
 from cm_tui.store import followup_queries as fq
 from cm_tui.store.followup_queries import QueueScope, TeamBounds, TeamRow
 from cm_tui.store.types import utcnow
@@ -56,6 +60,7 @@ NARROW = (
     ("Needs", "needs", 5),
 )
 NAME_MIN, NAME_MAX = 14, 30
+LIVE_TOPICS = frozenset({"follow_ups", "clients", "contacts", "needs"})
 ROLE_SHORT = {"care_manager": "CM", "chw": "CHW", "supervisor": "Sup", "admin": "Adm"}
 
 
@@ -130,16 +135,24 @@ class TeamScreen(BaseScreen[None]):
 
     # ------------------------------------------------------------ loading
 
-    def reload(self) -> None:
+    def reload(self, *, live: bool = False) -> None:
+        """Read the figures again; ``live``: shown once all are read (in place)."""
         self._generation += 1
-        self._load(self._generation)
+        self._load(self._generation, live)
 
     @work(thread=True, exclusive=True, group="team", exit_on_error=False)
-    def _load(self, generation: int) -> None:
+    def _load(self, generation: int, live: bool = False) -> None:
         app: Any = self.app
         bounds = TeamBounds.at()
         with app.store.read() as session:
             rows, unassigned = fq.team_overview(session, app.viewer, bounds)
+        if live:
+            with app.store.read() as session:
+                stats = fq.contact_stats(session, [r.user_id for r in rows], bounds)
+                needs = fq.open_needs_by_person(session)
+            rows = fq.with_activity(rows, stats, needs)
+            app.call_from_thread(self._show, generation, rows, unassigned)
+            return
         app.call_from_thread(self._show, generation, rows, unassigned)
         with app.store.read() as session:
             stats = fq.contact_stats(session, [r.user_id for r in rows], bounds)
@@ -150,8 +163,7 @@ class TeamScreen(BaseScreen[None]):
         if generation != self._generation:
             return
         table = self.query_one("#team", DataTable)
-        keep = self.highlighted_key()
-        index = table.cursor_row
+        spot = TableSpot.of(table)
         table.clear()
         now = utcnow()
         self.rows = rows
@@ -166,10 +178,7 @@ class TeamScreen(BaseScreen[None]):
             spot = keys.index("open") if "open" in keys else keys.index("overdue")
             cells[spot] = Text(f"{self.unassigned:,} open", style="bold yellow")
             table.add_row(*cells, key=UNASSIGNED)
-        if table.row_count:
-            with contextlib.suppress(Exception):
-                index = table.get_row_index(keep) if keep else index
-            table.move_cursor(row=min(index, table.row_count - 1), animate=False)
+        spot.restore(table)
         self._update_summary()
         self._show_trend()
 
@@ -292,7 +301,13 @@ class TeamScreen(BaseScreen[None]):
 
     def on_screen_resume(self) -> None:
         if self.rows:
-            self.reload()
+            self.reload(live=True)
+
+    def on_data_changed(self, event: DataChanged) -> None:
+        """Someone changed what the figures count: read them again, in place. Under a
+        dialog or another screen, on_screen_resume does it when this one is back."""
+        if event.topics & LIVE_TOPICS and self.is_current and self.rows:
+            self.reload(live=True)
 
     def screen_commands(self) -> list[SystemCommand]:
         return [

@@ -19,6 +19,7 @@ from typing import Any
 from dateutil import rrule
 from dateutil import tz as dateutil_tz
 from sqlalchemy import update
+from sqlalchemy.orm.exc import ObjectDeletedError
 from sqlmodel import Session, col, select
 
 from cm_tui.dates import parse_due
@@ -28,7 +29,7 @@ from cm_tui.services.contacts import LoggedContact
 from cm_tui.store import audit
 from cm_tui.store.access import Viewer
 from cm_tui.store.db import Store
-from cm_tui.store.models import Contact, FollowUp, User
+from cm_tui.store.models import AuditEvent, Contact, FollowUp, User
 from cm_tui.store.queries import open_client
 from cm_tui.store.types import utcnow
 from cm_tui.store.vocab import FOLLOWUP_KINDS, FOLLOWUP_SOURCES, PRIORITIES, label
@@ -42,12 +43,14 @@ __all__ = [
     "DueReading",
     "FollowUpConflict",
     "FollowUpError",
+    "FollowUpState",
     "NotAllowed",
     "bulk_reassign",
     "cancel_followup",
     "complete_followup",
     "create_followup",
     "describe_recurrence",
+    "followup_state",
     "log_contact_and_complete",
     "next_occurrence",
     "parse_recurrence",
@@ -80,7 +83,35 @@ class FollowUpError(ValueError):
 
 
 class FollowUpConflict(FollowUpError):
-    """Someone changed the follow-up since this user loaded it; nothing was saved."""
+    """Someone changed the follow-up since this user loaded it; nothing was saved.
+
+    ``current`` is the follow-up as stored now (None when several were involved, as in
+    a bulk reassign), so the user can see both versions and choose.
+    """
+
+    def __init__(self, message: str, current: FollowUpState | None = None) -> None:
+        super().__init__(message)
+        self.current = current
+
+
+@dataclass(frozen=True)
+class FollowUpState:
+    """A follow-up as stored now, and who changed it last and when (None: not known)."""
+
+    id: int
+    version: int
+    client_id: int
+    title: str
+    status: str
+    due_at: datetime
+    priority: str
+    assignee_id: int | None
+    assignee_name: str | None
+    snoozed_until: datetime | None
+    completed_at: datetime | None
+    changed_by: str | None = None
+    changed_at: datetime | None = None
+    change: str | None = None  # what the audit trail says was done, e.g. "cancelled"
 
 
 # ---------------------------------------------------------------- results
@@ -252,15 +283,65 @@ def _load(session: Session, viewer: Viewer, followup_id: int, version: int | Non
             f"This follow-up is on {_name(session, fu.assignee_id)}'s list, not yours."
         )
     if version is not None and fu.version != version:
-        raise _conflict(fu)
+        raise _conflict(session, fu)
     return fu
 
 
-def _conflict(fu: FollowUp) -> FollowUpConflict:
+def _conflict(session: Session, fu: FollowUp) -> FollowUpError:
+    try:
+        current = _state(session, fu)
+    except ObjectDeletedError:
+        return FollowUpError("That follow-up no longer exists.")
     return FollowUpConflict(
         f"Someone else changed this follow-up a moment ago (it is now {fu.status}, "
-        f"due {fu.due_at:%Y-%m-%d %H:%M} UTC). Nothing was saved; look again and retry."
+        f"due {fu.due_at:%Y-%m-%d %H:%M} UTC). Nothing was saved; look again and retry.",
+        current,
     )
+
+
+def _state(session: Session, fu: FollowUp) -> FollowUpState:
+    """The follow-up as stored, with its last change from the audit trail when that
+    trail accounts for every change (a bulk reassign is one event for many, so after
+    one the last change of this follow-up is not known)."""
+    assert fu.id is not None
+    events = session.exec(
+        select(AuditEvent)
+        .where(
+            col(AuditEvent.entity) == "follow_up",
+            col(AuditEvent.entity_id) == fu.id,
+            col(AuditEvent.action) == "update",
+        )
+        .order_by(col(AuditEvent.id).desc())
+        .limit(fu.version)
+    ).all()
+    last = events[0] if events and len(events) == fu.version - 1 else None
+    return FollowUpState(
+        id=fu.id,
+        version=fu.version,
+        client_id=fu.client_id,
+        title=fu.title,
+        status=fu.status,
+        due_at=fu.due_at,
+        priority=fu.priority,
+        assignee_id=fu.assignee_id,
+        assignee_name=None if fu.assignee_id is None else _name(session, fu.assignee_id),
+        snoozed_until=fu.snoozed_until,
+        completed_at=fu.completed_at,
+        changed_by=None
+        if last is None
+        else (_name(session, last.user_id) if last.user_id else last.actor),
+        changed_at=None if last is None else last.at,
+        change=None if last is None else last.detail,
+    )
+
+
+def followup_state(store: Store, viewer: Viewer, followup_id: int) -> FollowUpState | None:
+    """The follow-up as stored now (None: gone, or not this viewer's to see)."""
+    with store.read() as session:
+        fu = session.get(FollowUp, followup_id)
+        if fu is None or open_client(session, viewer, fu.client_id) is None:
+            return None
+        return _state(session, fu)
 
 
 def _name(session: Session, user_id: int | None) -> str:
@@ -282,7 +363,7 @@ def _bump(session: Session, fu: FollowUp, **values: Any) -> int:
     )
     if getattr(result, "rowcount", 1) != 1:
         session.expire(fu)
-        raise _conflict(fu)
+        raise _conflict(session, fu)
     session.expire(fu)
     return new_version
 
