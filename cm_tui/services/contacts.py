@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
+from typing import TYPE_CHECKING
 
 from dateutil import tz as dateutil_tz
 from dateutil.relativedelta import relativedelta
@@ -19,7 +20,15 @@ from cm_tui.services.drafts import ADDENDUM, CONTACT, discard_in
 from cm_tui.store import audit
 from cm_tui.store.access import Viewer
 from cm_tui.store.db import Store
-from cm_tui.store.models import Client, Contact, ContactAddendum, FollowUp
+from cm_tui.store.models import (
+    CarePlan,
+    Client,
+    Contact,
+    ContactAddendum,
+    ContactGoal,
+    FollowUp,
+    Goal,
+)
 from cm_tui.store.queries import open_client
 from cm_tui.store.types import utcnow
 from cm_tui.store.vocab import (
@@ -30,8 +39,12 @@ from cm_tui.store.vocab import (
     OUTCOMES,
     PARTIES,
     PRIORITIES,
+    SERVICE_TYPES,
     label,
 )
+
+if TYPE_CHECKING:
+    from cm_tui.services.programmes import OutreachStep
 
 __all__ = [
     "REACHED_PARTIES",
@@ -81,6 +94,10 @@ class LoggedContact:
     followup_ids: list[int] = field(default_factory=list)
     last_contact_at: datetime | None = None
     last_reached_at: datetime | None = None
+    goal_ids: tuple[int, ...] = ()  # the care-plan goals the contact was tagged with
+    # What the contact did to programme outreach (services.programmes): an attempt
+    # counted and the next scheduled, an unable-to-reach flag, or outreach ended.
+    outreach: tuple[OutreachStep, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -189,8 +206,11 @@ def _validate(
     occurred_at: datetime,
     now: datetime,
     follow_ups: Sequence[FollowUpRequest],
+    service_type: str | None = None,
 ) -> None:
     _check(outcome, OUTCOMES, "Outcome")
+    if service_type is not None:
+        _check(service_type, SERVICE_TYPES, "Service type")
     _check(method, CONTACT_METHODS, "Method")
     _check(party, PARTIES, "Party")
     _check(direction, DIRECTIONS, "Direction")
@@ -228,9 +248,18 @@ def log_contact(
     note: str = "",
     occurred_at: datetime | None = None,
     follow_ups: Sequence[FollowUpRequest] = (),
+    goal_ids: Sequence[int] = (),
+    service_type: str | None = None,
 ) -> LoggedContact:
     """Write the contact, its follow-ups, the client's last-contact times, the audit
     events, and drop the user's draft for this client's form: one transaction.
+
+    ``goal_ids`` tags the contact with care-plan goals of this client that it worked
+    on (open goals; ``careplans.goal_choices`` lists them); ``service_type`` says what
+    the contact was (``vocab.SERVICE_TYPES``: education, self-management support,
+    care coordination, ...). A contact also advances programme outreach
+    (``programmes.on_contact_logged``): a failed outbound attempt schedules the next
+    one or flags unable-to-reach, reaching the client ends it (``outreach``).
 
     Raises :class:`NotAllowed` if the viewer may not open the client's record,
     :class:`ContactError` for values outside the vocabularies.
@@ -248,7 +277,9 @@ def log_contact(
         occurred_at=at,
         now=now,
         follow_ups=follow_ups,
+        service_type=service_type,
     )
+    goals = tuple(dict.fromkeys(goal_ids))
     with store.write() as session:
         client = open_client(session, viewer, client_id)
         if client is None:
@@ -264,6 +295,7 @@ def log_contact(
             duration_min=duration_min,
             note=note,
             created_at=now,
+            service_type=service_type,
         )
         session.add(contact)
         session.flush()
@@ -275,11 +307,26 @@ def log_contact(
             user_id=viewer.id,
             entity="contact",
             entity_id=contact.id,
-            detail=f"client {client_id}: {direction} {method} with {party}, {outcome}",
+            detail=f"client {client_id}: {direction} {method} with {party}, {outcome}"
+            + (f", {service_type}" if service_type else "")
+            + (f", goals {' '.join(map(str, goals))}" if goals else ""),
         )
+        _tag_goals(session, client_id, contact.id, goals)
         followup_ids = []
         for request in follow_ups:
             followup_ids.append(_add_followup(session, viewer, client_id, request, contact, now))
+        from cm_tui.services import programmes  # programmes imports this module
+
+        steps = programmes.on_contact_logged(
+            store,
+            session,
+            viewer,
+            client,
+            contact.id,
+            outcome=outcome,
+            party=party,
+            direction=direction,
+        )
         discard_in(session, viewer.id, CONTACT, str(client_id))
         session.flush()
         session.refresh(client)
@@ -290,7 +337,33 @@ def log_contact(
             followup_ids=followup_ids,
             last_contact_at=client.last_contact_at,
             last_reached_at=client.last_reached_at,
+            goal_ids=goals,
+            outreach=tuple(steps),
         )
+
+
+def _tag_goals(session: Session, client_id: int, contact_id: int, goal_ids: Sequence[int]) -> None:
+    """Link the contact to open goals of this client's plans (anything else is refused)."""
+    if not goal_ids:
+        return
+    found = set(
+        session.exec(
+            select(Goal.id)
+            .join(CarePlan, col(CarePlan.id) == col(Goal.care_plan_id))
+            .where(
+                col(Goal.id).in_(goal_ids),
+                CarePlan.client_id == client_id,
+                Goal.status == "active",
+            )
+        ).all()
+    )
+    if missing := [g for g in goal_ids if g not in found]:
+        raise ContactError(
+            f"Goal {missing[0]} is not an open goal of this client's care plan; "
+            "pick one from the list."
+        )
+    for goal_id in goal_ids:
+        session.add(ContactGoal(contact_id=contact_id, goal_id=goal_id))
 
 
 def _advance_last_contact(session: Session, client_id: int, at: datetime, *, reached: bool) -> None:

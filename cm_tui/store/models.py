@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from cm_tui.store.types import UTCDateTime, utcnow
@@ -134,6 +134,7 @@ class Contact(SQLModel, table=True):
     duration_min: int | None = None
     note: str = Field(default="", sa_type=Text)
     created_at: datetime = _created()
+    service_type: str | None = None  # vocab.SERVICE_TYPES (care-plan work), optional
 
 
 class ContactAddendum(SQLModel, table=True):
@@ -259,50 +260,115 @@ class FollowUp(SQLModel, table=True):
 
 
 class CarePlan(SQLModel, table=True):
+    """A client's care plan. One ``active`` plan per client (a partial unique index);
+    a new plan supersedes the old one, which is kept (``superseded``) as history."""
+
     __tablename__ = "care_plans"
+    __table_args__ = (
+        Index("ix_care_plans_client_created", "client_id", "created_at", "id"),
+        Index(
+            "ux_care_plans_one_active",
+            "client_id",
+            unique=True,
+            sqlite_where=text("status = 'active'"),
+            postgresql_where=text("status = 'active'"),
+        ),
+    )
     id: int | None = Field(default=None, primary_key=True)
-    client_id: int = Field(foreign_key="clients.id", index=True)
-    active: bool = True
+    client_id: int = Field(foreign_key="clients.id")
+    status: str = "active"  # vocab.CARE_PLAN_STATUSES
     created_by_id: int | None = Field(default=None, foreign_key="users.id")
     created_at: datetime = _created()
+    updated_at: datetime = _created()
     reviewed_at: datetime | None = _ts()
+    closed_at: datetime | None = _ts()
+    supersedes_id: int | None = Field(default=None, foreign_key="care_plans.id")
     summary: str | None = Field(default=None, sa_type=Text)
+    version: int = 1
 
 
 class Goal(SQLModel, table=True):
+    """A goal in the client's own words first, then a measurable form."""
+
     __tablename__ = "goals"
+    __table_args__ = (Index("ix_goals_plan_position", "care_plan_id", "position", "id"),)
     id: int | None = Field(default=None, primary_key=True)
-    care_plan_id: int = Field(foreign_key="care_plans.id", index=True)
+    care_plan_id: int = Field(foreign_key="care_plans.id")
     client_words: str = Field(sa_type=Text)
     measurable: str | None = None
     target_date: date | None = None
-    status: str = "active"
+    status: str = "active"  # vocab.GOAL_STATUSES
+    position: int = 0
+    revised_from_id: int | None = Field(default=None, foreign_key="goals.id")
+    created_by_id: int | None = Field(default=None, foreign_key="users.id")
     created_at: datetime = _created()
+    updated_at: datetime = _created()
+    closed_at: datetime | None = _ts()
+    version: int = 1
+
+
+class GoalProgress(SQLModel, table=True):
+    """A dated progress note on a goal (append-only), optionally from a contact."""
+
+    __tablename__ = "goal_progress"
+    __table_args__ = (Index("ix_goal_progress_goal_at", "goal_id", "at", "id"),)
+    id: int | None = Field(default=None, primary_key=True)
+    goal_id: int = Field(foreign_key="goals.id")
+    user_id: int | None = Field(default=None, foreign_key="users.id")
+    at: datetime = _created()
+    note: str = Field(sa_type=Text)
+    contact_id: int | None = Field(default=None, foreign_key="contacts.id")
 
 
 class Intervention(SQLModel, table=True):
+    """What the team does for a goal: an owner, optionally a follow-up that carries it."""
+
     __tablename__ = "interventions"
+    __table_args__ = (
+        Index("ix_interventions_goal", "goal_id", "id"),
+        Index("ix_interventions_follow_up", "follow_up_id"),
+    )
     id: int | None = Field(default=None, primary_key=True)
     care_plan_id: int = Field(foreign_key="care_plans.id", index=True)
     goal_id: int | None = Field(default=None, foreign_key="goals.id")
     description: str
     owner_id: int | None = Field(default=None, foreign_key="users.id")
     follow_up_id: int | None = Field(default=None, foreign_key="follow_ups.id")
-    status: str = "active"
+    status: str = "active"  # vocab.INTERVENTION_STATUSES
     created_at: datetime = _created()
+    updated_at: datetime = _created()
 
 
 class Barrier(SQLModel, table=True):
+    """What might get in the way, for the plan or for one goal."""
+
     __tablename__ = "barriers"
     id: int | None = Field(default=None, primary_key=True)
     care_plan_id: int = Field(foreign_key="care_plans.id", index=True)
     goal_id: int | None = Field(default=None, foreign_key="goals.id")
     description: str
+    status: str = "open"  # vocab.BARRIER_STATUSES
     created_at: datetime = _created()
+    resolved_at: datetime | None = _ts()
+
+
+class ContactGoal(SQLModel, table=True):
+    """A contact tagged with a goal it worked on."""
+
+    __tablename__ = "contact_goals"
+    __table_args__ = (Index("ix_contact_goals_goal", "goal_id", "contact_id"),)
+    contact_id: int = Field(foreign_key="contacts.id", primary_key=True)
+    goal_id: int = Field(foreign_key="goals.id", primary_key=True)
 
 
 class ProgramEnrollment(SQLModel, table=True):
+    """Enrolment in a programme (CCM, TCM, ...), with the outreach state while the
+    client is being reached (services.programmes)."""
+
     __tablename__ = "program_enrollments"
+    __table_args__ = (
+        Index("ix_enrollments_outreach", "outreach_status", "unable_to_reach_at", "id"),
+    )
     id: int | None = Field(default=None, primary_key=True)
     client_id: int = Field(foreign_key="clients.id", index=True)
     program: str
@@ -311,6 +377,19 @@ class ProgramEnrollment(SQLModel, table=True):
     entry_reason: str | None = None
     exit_reason: str | None = None
     consent_on: date | None = None
+    discharge_on: date | None = None  # TCM: the hospital discharge date
+    complexity: str | None = None  # TCM: vocab.TCM_COMPLEXITY
+    created_by_id: int | None = Field(default=None, foreign_key="users.id")
+    created_at: datetime | None = _ts()
+    outreach_status: str | None = None  # vocab.OUTREACH_STATUSES; None: no outreach
+    outreach_started_on: date | None = None
+    outreach_attempts: int = 0
+    outreach_next_at: datetime | None = _ts()
+    outreach_followup_id: int | None = Field(default=None, foreign_key="follow_ups.id")
+    unable_to_reach_at: datetime | None = _ts()
+    reviewed_by_id: int | None = Field(default=None, foreign_key="users.id")
+    reviewed_at: datetime | None = _ts()
+    review_note: str | None = Field(default=None, sa_type=Text)
 
 
 class Draft(SQLModel, table=True):

@@ -40,8 +40,29 @@ FOLLOWUP_KINDS = (
 )
 PRIORITIES = ("urgent", "high", "normal", "low")
 FOLLOWUP_STATUSES = ("open", "done", "cancelled")
-FOLLOWUP_SOURCES = ("manual", "screening", "inbound_call")
+FOLLOWUP_SOURCES = ("manual", "screening", "inbound_call", "programme", "care_plan")
+CARE_PLAN_STATUSES = ("active", "superseded", "closed")
 GOAL_STATUSES = ("active", "met", "not_met", "revised")
+OPEN_GOAL_STATUSES = ("active",)
+INTERVENTION_STATUSES = ("active", "done", "stopped")
+BARRIER_STATUSES = ("open", "resolved")
+# What a contact was for (chronic care management documents the service given).
+SERVICE_TYPES = (
+    "education",
+    "self_management",
+    "care_coordination",
+    "medication_reconciliation",
+    "social_work",
+    "behavioural_health",
+)
+# Programmes with a built-in definition (services.programmes); any other name is a
+# custom programme. PROGRAMS above stays the importer's list for Client.program.
+PROGRAMME_KINDS = ("CCM", "TCM", "complex", "behavioural health", "maternity", "custom")
+TCM_COMPLEXITY = ("moderate", "high")
+# Outreach: in_progress while attempts go on; reached / declined end it;
+# unable_to_reach waits for a supervisor's review; stopped when ended by hand.
+OUTREACH_STATUSES = ("in_progress", "reached", "declined", "unable_to_reach", "stopped")
+FAILED_ATTEMPT_OUTCOMES = ("no_answer", "left_message", "wrong_number")
 AUDIT_ACTIONS = ("view", "create", "update", "export", "login", "login_failed", "lock")
 
 RISK_ORDER = {"high": 0, "rising": 1, "low": 2}
@@ -62,6 +83,7 @@ LABELS = {
     "closed_unmet": "closed, unmet",
     "mental_health": "mental health",
     "ed_visit": "ED visit",
+    "self_management": "self-management support",
 }
 
 
