@@ -351,5 +351,9 @@ main.add_command(import_group)
 main.add_command(export_command)
 main.add_command(report_command)
 
+from cm_tui.cli_serve import serve  # noqa: E402
+
+main.add_command(serve)
+
 if __name__ == "__main__":  # pragma: no cover
     main()
