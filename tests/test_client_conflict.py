@@ -17,6 +17,7 @@ from cm_tui.screens.client import ClientScreen
 from cm_tui.screens.client_form import ClientForm
 from cm_tui.screens.confirm import ConfirmDiscard
 from cm_tui.screens.conflict import ConflictScreen
+from cm_tui.screens.help import HelpScreen
 from cm_tui.services import clients as cs
 from cm_tui.store.access import Viewer
 from cm_tui.store.db import Store, open_store
@@ -336,6 +337,14 @@ async def test_conflict_screen_keys(tmp_path: Path) -> None:
             assert screen.choices == {"phone": "theirs", "best_time": "theirs"}
             await pilot.press("m")  # on the phone row
             assert screen.choices["phone"] == "mine"
+            # ? lists this screen's keys (a modal does not reach the app's).
+            await pilot.press("question_mark")
+            await settle(pilot, lambda: isinstance(app.screen, HelpScreen))
+            keys = dict(app.screen.rows)
+            assert keys["m"] == "Keep mine" and keys["T"] == "All theirs"
+            assert "Save merge" in keys.values() and "Discard my edit" in keys.values()
+            await pilot.press("escape")
+            await settle(pilot, lambda: app.screen is screen)
             # Escape asks first; "keep editing" goes back to the choices.
             await pilot.press("escape")
             await settle(pilot, lambda: isinstance(app.screen, ConfirmDiscard))

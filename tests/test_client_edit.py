@@ -14,6 +14,7 @@ from cm_tui.screens.caseload import CaseloadScreen
 from cm_tui.screens.client import ClientScreen
 from cm_tui.screens.client_form import ClientForm
 from cm_tui.screens.confirm import ConfirmDiscard
+from cm_tui.screens.help import HelpScreen
 from cm_tui.services import clients as cs
 from cm_tui.store.db import Store
 from cm_tui.store.models import AuditEvent, Client
@@ -297,3 +298,24 @@ async def test_e_on_the_brief_edits_a_field(tmp_path: Path) -> None:
         )
         c = _client(app.store, client_id)
         assert c.best_time == "weekday mornings" and c.version == 2
+
+
+async def test_help_and_palette_list_the_keys(tmp_path: Path) -> None:
+    app = build_app(tmp_path / "demo.db")
+    async with app.run_test(size=SIZE) as pilot:
+        await _on_caseload(pilot)
+        caseload = app.screen
+        assert "Add client" in [c.title for c in caseload.screen_commands()]
+        await pilot.press("question_mark")
+        await settle(pilot, lambda: isinstance(app.screen, HelpScreen))
+        assert ("n", "Add client") in app.screen.rows
+        await pilot.press("escape")
+        await settle(pilot, lambda: app.screen is caseload)
+        await pilot.press("enter")
+        await settle(pilot, lambda: getattr(app.screen, "brief", None) is not None)
+        brief = app.screen
+        assert "Edit client" in [c.title for c in brief.screen_commands()]
+        await pilot.press("question_mark")
+        await settle(pilot, lambda: isinstance(app.screen, HelpScreen))
+        rows = app.screen.rows
+        assert ("e", "Edit client") in rows and ("n", "Needs & referrals") in rows

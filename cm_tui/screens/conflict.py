@@ -63,6 +63,8 @@ class ConflictScreen(BaseModal[dict[str, str] | None]):
         Binding("T", "choose_all('theirs')", "All theirs"),
         Binding("ctrl+s", "save", "Save merge", priority=True),
         Binding("escape", "cancel", "Discard my edit"),
+        # A modal screen does not reach the app's keys: ? is offered here too.
+        Binding("question_mark", "app.help", "Keys", show=False),
     ]
     blocks_navigation = True
 
@@ -97,10 +99,10 @@ class ConflictScreen(BaseModal[dict[str, str] | None]):
         table = self.query_one("#conflict-rows", DataTable)
         for title, key, width in (
             ("Field", "field", 14),
-            ("You started from", "base", 20),
-            ("Theirs now", "theirs", 20),
-            ("Yours", "mine", 20),
-            ("Keep", "keep", 18),
+            ("You started from", "base", 19),
+            ("Theirs now", "theirs", 19),
+            ("Yours", "mine", 19),
+            ("Keep", "keep", 15),
         ):
             table.add_column(title, key=key, width=width)
         for row in self.rows:

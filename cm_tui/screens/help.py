@@ -22,6 +22,10 @@ EXTRA = {
         ("↑ ↓ pgup pgdn", "Move through contacts (older ones load as you go)"),
         ("shift+tab", "From the contacts: filter by method, with (PCP…), outcome"),
     ],
+    "Conflict": [
+        ("↑ ↓", "Move between the fields both of you changed"),
+        ("", "Fields only one of you changed are merged without asking"),
+    ],
     "Log contact": [
         ("a letter", "On a choice row: the underlined letter picks; ← → move"),
         ("enter", "In the note: a new line"),
