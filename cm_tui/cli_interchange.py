@@ -231,14 +231,14 @@ def _stdout() -> IO[str]:
 
 
 @click.command("export")
-@click.argument("table", metavar="TABLE|fhir")
+@click.argument("table", metavar="TABLE|fhir|careplan")
+@click.argument("client", metavar="[CLIENT]", required=False)
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["csv", "jsonl"]),
-    default="csv",
-    show_default=True,
-    help="For tables: CSV or JSON Lines.",
+    type=click.Choice(["csv", "jsonl", "md", "html"]),
+    default=None,
+    help="Tables: csv (default) or jsonl. careplan: md (default) or html (print-ready).",
 )
 @click.option(
     "--out",
@@ -261,19 +261,32 @@ def _stdout() -> IO[str]:
 def export_command(
     opts: Options,
     table: str,
-    fmt: str,
+    client: str | None,
+    fmt: str | None,
     out: Path | None,
     transaction: bool,
     base_url: str | None,
 ) -> None:
     """Export a table (clients, contacts, screenings, needs, referrals, follow-ups,
-    utilization-events, audit) as CSV or JSON Lines, or everything as FHIR R4.
+    utilization-events, audit) as CSV or JSON Lines, everything as FHIR R4, or one
+    client's care plan as a take-home printout (careplan CLIENT, by MRN or id).
 
     Only the records you may open are exported; every export is an audit event.
     """
-    if table.strip().lower() == "fhir":
+    kind = table.strip().lower().replace("-", "").replace("_", "")
+    if kind == "careplan":
+        if client is None:
+            fail("say whose care plan: cm-tui export careplan CLIENT (MRN or id).")
+        _export_careplan(opts, client, fmt or "md", out)
+        return
+    if client is not None:
+        fail(f"unexpected argument {client!r}: only careplan takes a CLIENT.")
+    if kind == "fhir":
         _export_fhir(opts, out, transaction, base_url)
         return
+    fmt = fmt or "csv"
+    if fmt not in ("csv", "jsonl"):
+        fail("a table exports as csv or jsonl (md and html are for careplan).")
     from cm_tui.services import export
     from cm_tui.services.interchange import open_private
 
@@ -312,6 +325,39 @@ def export_command(
     _close(progress)
     message = f"Exported {result.rows:,} rows of {name} as {fmt} to {result.destination}."
     click.echo(message, err=out is None)
+
+
+def _export_careplan(opts: Options, client: str, fmt: str, out: Path | None) -> None:
+    from cm_tui.services import export
+    from cm_tui.services.interchange import open_private
+
+    if fmt not in ("md", "html"):
+        fail("a care plan exports as md or html.")
+    store = open_or_fail(opts.url())
+    try:
+        viewer, actor = acting_viewer(opts, store)
+        if out is None:
+            doc = export.export_careplan(
+                store, client, _stdout(), fmt=fmt, viewer=viewer, actor=actor
+            )
+        else:
+            with open_private(out) as fh:
+                doc = export.export_careplan(
+                    store, client, fh, fmt=fmt, viewer=viewer, actor=actor, destination=str(out)
+                )
+    except (InterchangeError, StoreError) as exc:
+        fail(str(exc))
+    except BrokenPipeError:
+        sys.stderr.close()
+        sys.exit(0)
+    finally:
+        store.close()
+    where = str(out) if out is not None else "standard output"
+    click.echo(
+        f"Exported the care plan of client {doc.client_id} ({doc.goals} goals, "
+        f"{doc.language} labels) as {fmt} to {where}.",
+        err=out is None,
+    )
 
 
 def _export_fhir(opts: Options, out: Path | None, transaction: bool, base_url: str | None) -> None:

@@ -242,3 +242,36 @@ def test_access_and_contact_goal_checks(org: dict[str, Any]) -> None:
         contacts.log_contact(store, ann, client, service_type="massage")
     with store.read() as s:
         assert s.exec(select(Contact)).all() == []
+
+
+def test_demo_data_has_care_plans_for_most_high_risk_clients(sqlite_store: Store) -> None:
+    from cm_tui.services import demo
+    from cm_tui.store.models import Client, Goal, ProgramEnrollment
+
+    summary = demo.generate_demo(sqlite_store, clients=200, seed=5, now=NOW)
+    with sqlite_store.read() as s:
+        high = s.exec(
+            select(Client.id).where(Client.risk_tier == "high", Client.status != "discharged")
+        ).all()
+        with_plan = set(s.exec(select(CarePlan.client_id).where(CarePlan.status == "active")).all())
+        goals = s.exec(select(Goal)).all()
+        tcm = s.exec(select(ProgramEnrollment).where(ProgramEnrollment.program == "TCM")).all()
+        flagged = s.exec(
+            select(ProgramEnrollment).where(ProgramEnrollment.outreach_status == "unable_to_reach")
+        ).all()
+    assert high and len(with_plan & set(high)) >= 0.7 * len(high)
+    assert with_plan <= set(high)
+    assert summary.care_plans == len(with_plan)
+    assert all(g.client_words and g.measurable for g in goals)
+    assert {g.status for g in goals} >= {"active", "met"}
+    assert tcm and all(e.discharge_on is not None and e.complexity for e in tcm)
+    assert flagged and summary.unable_to_reach == len(flagged)
+    # The supervisor's list shows them.
+    from cm_tui.services import programmes
+    from cm_tui.store.access import Viewer
+    from cm_tui.store.models import User
+
+    with sqlite_store.read() as s:
+        sup = s.exec(select(User).where(User.role == "supervisor")).first()
+        assert sup is not None
+    assert len(programmes.unable_to_reach(sqlite_store, Viewer.of(sup))) == len(flagged)

@@ -37,9 +37,14 @@ from cm_tui.services.demo_accounts import DEMO_DISPLAY_NAME, DEMO_PASSWORD, DEMO
 from cm_tui.store import audit
 from cm_tui.store.db import Store
 from cm_tui.store.models import (
+    Barrier,
+    CarePlan,
     Client,
     Contact,
     FollowUp,
+    Goal,
+    GoalProgress,
+    Intervention,
     Meta,
     Need,
     ProgramEnrollment,
@@ -73,6 +78,9 @@ class DemoSummary:
     referrals: int = 0
     resources: int = 0
     utilization_events: int = 0
+    care_plans: int = 0
+    in_outreach: int = 0
+    unable_to_reach: int = 0
     seconds: float = 0.0
     org_name: str = ""
     usernames: list[tuple[str, str]] = field(default_factory=list)  # (username, role)
@@ -2220,6 +2228,12 @@ _TABLES: dict[str, Any] = {
     "referrals": Referral,
     "utilization_events": UtilizationEvent,
     "follow_ups": FollowUp,
+    # Care plans (demo_careplans), written after everything above.
+    "care_plans": CarePlan,
+    "goals": Goal,
+    "goal_progress": GoalProgress,
+    "interventions": Intervention,
+    "barriers": Barrier,
 }
 
 
@@ -2346,6 +2360,19 @@ def generate_demo(
         summary.contacts += len(chunk.contacts)
         done += n
         report("clients", done, clients)
+
+    # Care plans and programme states: their own random stream, after every other
+    # row, so the rows above stay the same for a seed.
+    from cm_tui.services import demo_careplans
+
+    report("care plans", 0, 1)
+    summary.care_plans = demo_careplans.add_care_plans(
+        store, sink, seed=seed, now=gen.now, today=gen.today, next_id=gen.next_id
+    )
+    summary.in_outreach, summary.unable_to_reach = demo_careplans.add_programme_states(
+        store, seed=seed, now=now.astimezone(UTC), today=gen.today, demo_username=DEMO_USERNAME
+    )
+    report("care plans", 1, 1)
 
     report("finishing", 0, 1)
     with store.write() as session:

@@ -26,6 +26,7 @@ from sqlalchemy import ColumnElement, Select, Table, func, select, true
 from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
+from cm_tui.services import careplan_export
 from cm_tui.services.interchange import (
     InterchangeError,
     ProgressFn,
@@ -423,3 +424,56 @@ def record_export(
             entity=entity,
             detail=detail,
         )
+
+
+# ---------------------------------------------------------------- care-plan printout
+
+
+def find_client(session: Session, ref: str, viewer: Viewer | None) -> Client:
+    """A client by MRN, else by id, if the viewer may open their record."""
+    from sqlmodel import col
+
+    ref = ref.strip()
+    query = select(Client).where(scope_clause(viewer))
+    client = session.execute(query.where(col(Client.mrn) == ref)).scalars().first()
+    if client is None and ref.isdigit() and len(ref) < 19:
+        client = session.execute(query.where(col(Client.id) == int(ref))).scalars().first()
+    if client is None:
+        raise ExportError(f"No client with MRN or id {ref!r} that you may open.")
+    assert isinstance(client, Client)
+    return client
+
+
+def export_careplan(
+    store: Store,
+    client_ref: str,
+    out: IO[str],
+    *,
+    fmt: str = "md",
+    viewer: Viewer | None = None,
+    actor: str | None = None,
+    destination: str = "standard output",
+) -> careplan_export.CarePlanDocument:
+    """Write a client's care plan as a take-home printout (``md`` or ``html``; see
+    :mod:`cm_tui.services.careplan_export`); the export is an audit event, written
+    with the read so nothing leaves without one."""
+    from cm_tui.dates import local_date
+    from cm_tui.store.types import utcnow
+
+    if fmt not in careplan_export.FORMATS:
+        raise ExportError(f"A care plan exports as {' or '.join(careplan_export.FORMATS)}.")
+    with store.write() as session:
+        client = find_client(session, client_ref, viewer)
+        doc = careplan_export.render_careplan(session, client, fmt, today=local_date(utcnow()))
+        audit.record(
+            session,
+            action="export",
+            user_id=viewer.id if viewer else None,
+            actor=actor,
+            entity="client",
+            entity_id=client.id,
+            detail=f"care plan printout ({fmt}, labels {doc.language}, {doc.goals} goals) "
+            f"to {destination}{_scope_note(viewer)}",
+        )
+    out.write(doc.text)
+    return doc
