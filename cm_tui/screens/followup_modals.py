@@ -3,6 +3,7 @@ the conflict screen (someone changed the follow-up first: both versions, the use
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -679,7 +680,7 @@ class FollowUpConflictScreen(BaseModal[str | None]):
             text.append(f", {format_due(c.changed_at, now)}", style="dim")
         if c.change:
             text.append(": ", style="dim")
-            text.append_text(literal(c.change, "dim", one_line=True))
+            text.append_text(literal(_readable_times(c.change, now), "dim", one_line=True))
         return text
 
     def _choices(self) -> Text:
@@ -710,6 +711,22 @@ class FollowUpConflictScreen(BaseModal[str | None]):
             self.app.bell()
             return
         self.dismiss(answer)
+
+
+_ISO_TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:[+-]\d\d:\d\d|Z)")
+
+
+def _readable_times(detail: str, now: datetime) -> str:
+    """The audit trail's ISO times ("snoozed from 2026-11-20T20:03:56+00:00 to ...") as
+    the app shows times everywhere else."""
+
+    def one(match: re.Match[str]) -> str:
+        try:
+            return format_due(datetime.fromisoformat(match.group(0)), now)
+        except ValueError:
+            return match.group(0)
+
+    return _ISO_TIME.sub(one, detail)
 
 
 def _past(verb: str) -> str:
