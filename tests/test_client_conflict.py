@@ -360,3 +360,44 @@ async def test_conflict_screen_keys(tmp_path: Path) -> None:
         assert (c.phone, c.best_time, c.version) == ("555-111-1111", "noon", 2)
     finally:
         store.close()
+
+
+async def test_form_and_conflict_show_stored_text_literally(tmp_path: Path) -> None:
+    """Stored names, codes and a colleague's display name are text, never markup or
+    terminal controls, in the edit form and on the conflict screen."""
+    from cm_tui.store.db import open_store as _open
+    from tests.hostile import HOSTILE
+    from tests.test_hostile_screens import assert_screen_safe, typed_text
+
+    url = f"sqlite:///{tmp_path / 'team.db'}"
+    store = _open(url)
+    store.set_meta("demo", "1")
+    ann = add_user(store, "ann", display_name="Ann Lee")
+    add_user(store, "sue", role="supervisor", display_name="[bold]Sue[/bold] \x1b[31mBoss")
+    given, family, language = HOSTILE[0], HOSTILE[13], HOSTILE[1]
+    cid = add_client(
+        store, given, family, ann, language=language, status="[red]odd[/red]", phone="555 0100"
+    )
+    app = _app(url, "ann")
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            form = await _open_edit_form(pilot, cid)
+            assert_screen_safe(app, [family, "[red]odd[/red]"], "edit form")
+            assert given in typed_text(app) and language in typed_text(app)
+            cs.update_client(store, _viewer(store, "sue"), cid, 1, {"language": "x \x1b[2J y"})
+            await _set(pilot, form, "language", "English")
+            await pilot.press("ctrl+s")
+            await settle(pilot, lambda: isinstance(app.screen, ConflictScreen))
+            assert_screen_safe(app, ["[bold]Sue[/bold]", language, "x", "y"], "conflict")
+            # An untouched stored code outside the vocabulary is kept as it was.
+            await pilot.press("m", "ctrl+s")
+            await settle(pilot, lambda: isinstance(app.screen, ClientScreen))
+        c = _client(store, cid)
+        assert (c.language, c.status, c.given_name, c.version) == (
+            "English",
+            "[red]odd[/red]",
+            given,
+            3,
+        )
+    finally:
+        store.close()

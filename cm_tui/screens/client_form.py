@@ -106,7 +106,7 @@ class ClientForm(BaseModal[Saved | None]):
             # A stored code from before the vocabulary changed stays choosable.
             codes = spec.choices if value in spec.choices else (*spec.choices, value)
             widget = Select(
-                [(label(c), c) for c in codes],
+                [(literal(label(c), one_line=True), c) for c in codes],
                 value=value,
                 allow_blank=False,
                 id=wid,
