@@ -23,6 +23,14 @@ test: $(STAMP)
 	$(BIN)/lint-imports
 	$(BIN)/mypy cm_tui/store cm_tui/services cm_tui/screening cm_tui/dates.py cm_tui/config.py
 	$(BIN)/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+	@# With a PostgreSQL server to test on, every test that is not about SQLite itself runs
+	@# again with PostgreSQL as "the database" (tests/engine.py explains the two passes).
+	@if [ -n "$$CM_TUI_TEST_DATABASE_URL" ]; then \
+	  echo "== the same tests again, on PostgreSQL =="; \
+	  CM_TUI_TEST_ENGINE=postgresql $(BIN)/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS); \
+	else \
+	  echo "CM_TUI_TEST_DATABASE_URL is not set: tests ran on SQLite only (.ci/run sets it)"; \
+	fi
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -2,20 +2,53 @@
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 from textual.app import App
 
 from cm_tui.store.db import Store, open_store
+from tests.engine import (
+    ON_POSTGRESQL,
+    PG_URL,
+    create_schema,
+    db_url,
+    drop_created_schemas,
+    drop_schema,
+)
+from tests.engine import pg_schema_url as pg_schema_url  # re-exported for tests
 
-PG_URL = os.environ.get("CM_TUI_TEST_DATABASE_URL")
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "sqlite_only: tests SQLite itself; left out of the PostgreSQL pass"
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The PostgreSQL pass (CM_TUI_TEST_ENGINE=postgresql) runs what the first pass ran
+    on SQLite only: tests of SQLite itself, and tests that already ran on both engines
+    (the any_store and pg_url fixtures), are left out."""
+    if not ON_POSTGRESQL:
+        return
+    keep, drop = [], []
+    for item in items:
+        names = getattr(item, "fixturenames", ())
+        both = "any_store" in names or "pg_url" in names
+        (drop if both or item.get_closest_marker("sqlite_only") else keep).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _drop_test_schemas() -> Iterator[None]:
+    yield
+    if ON_POSTGRESQL:
+        drop_created_schemas()
 
 
 @pytest.fixture(autouse=True)
@@ -30,28 +63,16 @@ def _isolated_dirs(
     monkeypatch.delenv("CM_TUI_DATABASE_URL", raising=False)
 
 
-def pg_schema_url(base: str, schema: str) -> str:
-    url = make_url(base)
-    return url.update_query_dict({"options": f"-csearch_path={schema}"}).render_as_string(
-        hide_password=False
-    )
-
-
 @pytest.fixture
 def pg_url() -> Iterator[str]:
     """A PostgreSQL URL whose search_path is a new, empty schema (dropped afterwards)."""
     if not PG_URL:
         pytest.skip("CM_TUI_TEST_DATABASE_URL not set")
     schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
     try:
-        yield pg_schema_url(PG_URL, schema)
+        yield create_schema(schema)
     finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+        drop_schema(schema)
 
 
 def _engines() -> list[str]:
@@ -71,6 +92,14 @@ def any_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]
         store = open_store(url)
         yield store
         store.close()
+
+
+@pytest.fixture
+def engine_store(tmp_path: Path) -> Iterator[Store]:
+    """A migrated, empty store on the engine under test (see tests/engine.py)."""
+    store = open_store(db_url(tmp_path / "test.db"))
+    yield store
+    store.close()
 
 
 @pytest.fixture

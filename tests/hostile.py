@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from tests.engine import ON_POSTGRESQL
+
 HOSTILE: list[str] = [
     "[bold]Bold[/bold]",
     "[link=http://evil.example]click me[/link]",
@@ -49,6 +51,10 @@ HOSTILE: list[str] = [
     "\ud7ff\ue000 private use",
     "NUL at end\x00",
 ]
+if ON_POSTGRESQL:
+    # PostgreSQL cannot store NUL in text at all (the app refuses it on input, see
+    # test_bad_input), so on that engine the corpus holds every string but those two.
+    HOSTILE = [h for h in HOSTILE if "\x00" not in h]
 
 _HIDDEN = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
 

@@ -10,6 +10,7 @@ from cm_tui.config import Settings
 from cm_tui.store.db import Store, open_store
 from cm_tui.store.models import ContactAddendum, Screening
 from cm_tui.store.types import freeze_clock
+from tests.engine import db_url
 from tests.factories import add_client, add_contact, add_followup, add_need, add_user
 
 NOW = datetime(2026, 11, 25, 15, 0, tzinfo=UTC)
@@ -29,7 +30,7 @@ PEOPLE = [
 def build_store(path: Path) -> Store:
     """The fixed organisation in a demo-marked database at ``path``."""
     freeze_clock(NOW)
-    store = open_store(f"sqlite:///{path}")
+    store = open_store(db_url(path))
     store.set_meta("demo", "1")
     ann = add_user(store, "ann", display_name="Ann Lee, RN", password="ann-password")
     bob = add_user(store, "bob", display_name="Bob Ortiz")
@@ -129,6 +130,6 @@ def build_store(path: Path) -> Store:
 
 def build_app(path: Path, user: str = "ann", size_hint: str = "") -> CmTuiApp:
     build_store(path).close()
-    app = make_app(db=str(path), demo=True, user=user, settings=Settings(idle_lock_minutes=0))
+    app = make_app(db_url(path), demo=True, user=user, settings=Settings(idle_lock_minutes=0))
     app.show_clock = False
     return app

@@ -14,6 +14,7 @@ from cm_tui.services import auth
 from cm_tui.store import audit
 from cm_tui.store.db import Store, open_store
 from cm_tui.store.models import AuditEvent, User
+from tests.engine import db_url
 from tests.factories import add_user
 
 
@@ -29,7 +30,7 @@ def verify_cli(db: Path) -> subprocess.CompletedProcess[str]:
 @pytest.fixture
 def chain(tmp_path: Path) -> Path:
     db = tmp_path / "cm.db"
-    store = open_store(f"sqlite:///{db}")
+    store = open_store(db_url(db))
     with store.write() as s:
         for i in range(6):
             audit.record(s, action="view", entity="client", entity_id=i, user_id=None)
@@ -37,6 +38,7 @@ def chain(tmp_path: Path) -> Path:
     return db
 
 
+@pytest.mark.sqlite_only  # edits the SQLite file directly
 def test_intact_chain_exits_0(chain: Path) -> None:
     result = verify_cli(chain)
     assert result.returncode == 0 and "6 events" in result.stdout
@@ -55,6 +57,7 @@ def test_intact_chain_exits_0(chain: Path) -> None:
     ],
     ids=["edited", "deleted", "inserted"],
 )
+@pytest.mark.sqlite_only  # edits the SQLite file directly
 def test_tampering_is_named(chain: Path, tamper: str, bad_id: int) -> None:
     con = sqlite3.connect(chain)
     if "INSERT" in tamper:

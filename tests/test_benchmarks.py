@@ -10,6 +10,9 @@ from pathlib import Path
 
 import pytest
 
+# The benchmark harness builds SQLite files: not in the PostgreSQL pass.
+pytestmark = pytest.mark.sqlite_only
+
 ROOT = Path(__file__).resolve().parent.parent
 ARGS = ("--clients", "60", "--small", "30", "--runs", "1", "--repeats", "1", "--no-import")
 

@@ -13,6 +13,7 @@ import pytest
 
 from cm_tui.store.db import open_store
 from cm_tui.store.schema_version import SCHEMA_HEAD
+from tests.engine import ON_POSTGRESQL, db_args, db_url
 from tests.factories import add_user
 
 
@@ -38,11 +39,13 @@ def one_clear_line(result: subprocess.CompletedProcess[str]) -> str:
     return lines[0]
 
 
+@pytest.mark.sqlite_only
 def test_db_that_is_a_directory(tmp_path: Path) -> None:
     line = one_clear_line(cm("--db", str(tmp_path)))
     assert "is a directory" in line
 
 
+@pytest.mark.sqlite_only
 def test_db_that_is_not_sqlite(tmp_path: Path) -> None:
     bogus = tmp_path / "notes.db"
     bogus.write_text("Dear diary, this is not a database.\n")
@@ -50,12 +53,14 @@ def test_db_that_is_not_sqlite(tmp_path: Path) -> None:
     assert "not a SQLite file" in line
 
 
+@pytest.mark.sqlite_only
 def test_db_in_an_unwritable_place() -> None:
     # /proc is read-only for everyone, root included.
     line = one_clear_line(cm("--db", "/proc/cm-tui/cm.db"))
     assert "/proc" in line
 
 
+@pytest.mark.sqlite_only
 def test_db_from_a_newer_schema(tmp_path: Path) -> None:
     db = tmp_path / "cm.db"
     open_store(f"sqlite:///{db}").close()
@@ -71,13 +76,14 @@ def test_db_from_a_newer_schema(tmp_path: Path) -> None:
 
 def test_demo_on_a_real_database_is_refused(tmp_path: Path) -> None:
     db = tmp_path / "real.db"
-    store = open_store(f"sqlite:///{db}")
+    store = open_store(db_url(db))
     add_user(store, "ann")
     store.close()
-    line = one_clear_line(cm("--db", str(db), "--demo"))
+    line = one_clear_line(cm(*db_args(db), "--demo"))
     assert "real data" in line
 
 
+@pytest.mark.sqlite_only
 def test_db_check_upgrade_and_backup(tmp_path: Path) -> None:
     db = tmp_path / "cm.db"
     up = cm("--db", str(db), "db", "upgrade")
@@ -95,22 +101,22 @@ def test_db_check_upgrade_and_backup(tmp_path: Path) -> None:
 def test_user_add_passwd_deactivate(tmp_path: Path) -> None:
     db = tmp_path / "cm.db"
     env = {"CM_TUI_PASSWORD": "a-long-password"}
-    add = cm("--db", str(db), "user", "add", "maria", "--role", "supervisor", env=env)
+    add = cm(*db_args(db), "user", "add", "maria", "--role", "supervisor", env=env)
     assert add.returncode == 0, add.stderr
-    dup = cm("--db", str(db), "user", "add", "maria", env=env)
+    dup = cm(*db_args(db), "user", "add", "maria", env=env)
     assert "already exists" in one_clear_line(dup)
-    short = cm("--db", str(db), "user", "add", "li", env={"CM_TUI_PASSWORD": "short"})
+    short = cm(*db_args(db), "user", "add", "li", env={"CM_TUI_PASSWORD": "short"})
     assert "at least" in one_clear_line(short)
-    no_tty = cm("--db", str(db), "user", "add", "li", env={"CM_TUI_PASSWORD": ""})
+    no_tty = cm(*db_args(db), "user", "add", "li", env={"CM_TUI_PASSWORD": ""})
     assert "CM_TUI_PASSWORD" in one_clear_line(no_tty)
-    pw = cm("--db", str(db), "user", "passwd", "maria", env={"CM_TUI_PASSWORD": "another-pass1"})
+    pw = cm(*db_args(db), "user", "passwd", "maria", env={"CM_TUI_PASSWORD": "another-pass1"})
     assert pw.returncode == 0
-    off = cm("--db", str(db), "user", "deactivate", "maria")
+    off = cm(*db_args(db), "user", "deactivate", "maria")
     assert off.returncode == 0
 
     from cm_tui.services import auth
 
-    store = open_store(f"sqlite:///{db}")
+    store = open_store(db_url(db))
     try:
         with pytest.raises(auth.AuthError):
             auth.authenticate(store, "maria", "another-pass1", sleep=False)
@@ -122,16 +128,17 @@ def test_user_add_passwd_deactivate(tmp_path: Path) -> None:
 
 def test_demo_data_builds_a_marked_database(tmp_path: Path) -> None:
     db = tmp_path / "demo.db"
-    result = cm("demo-data", "--db", str(db), "--clients", "60", "--seed", "7")
+    result = cm(*db_args(db), "demo-data", "--clients", "60", "--seed", "7")
     assert result.returncode == 0, result.stderr
     assert "60 clients" in result.stdout and "password is 'demo'" in result.stdout
-    assert stat.S_IMODE(db.stat().st_mode) == 0o600
-    store = open_store(f"sqlite:///{db}")
+    if not ON_POSTGRESQL:
+        assert stat.S_IMODE(db.stat().st_mode) == 0o600
+    store = open_store(db_url(db))
     try:
         assert store.is_demo
     finally:
         store.close()
-    again = cm("demo-data", "--db", str(db), "--clients", "10")
+    again = cm(*db_args(db), "demo-data", "--clients", "10")
     assert again.returncode == 2 and "Traceback" not in again.stderr
 
 

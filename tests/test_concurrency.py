@@ -21,6 +21,9 @@ import pytest
 from tests import crash_driver as drv
 from tests.test_crash_safety import DRIVER, Ledger, check
 
+# Two processes on one SQLite file: not in the PostgreSQL pass.
+pytestmark = pytest.mark.sqlite_only
+
 TRANSACTIONS = int(os.environ.get("CM_TUI_CONCURRENCY_TX", "1000"))
 PROCESSES = 2
 

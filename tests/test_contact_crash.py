@@ -35,7 +35,11 @@ from cm_tui.store.types import freeze_clock
 from tests.snapshot_app import build_store
 from tests.test_ui import settle, shown, table_names
 
-pytestmark = [pytest.mark.crash, pytest.mark.skipif(sys.platform == "win32", reason="pty")]
+pytestmark = [
+    pytest.mark.crash,
+    pytest.mark.sqlite_only,
+    pytest.mark.skipif(sys.platform == "win32", reason="pty"),
+]
 
 NOTE = "Crash test: pt asked for a ride to dialysis Thu"
 

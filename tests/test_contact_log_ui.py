@@ -22,6 +22,7 @@ from cm_tui.store.db import Store, open_store
 from cm_tui.store.models import Client, Contact, ContactAddendum, Draft, FollowUp
 from cm_tui.store.types import freeze_clock
 from cm_tui.widgets.choice import ChoiceBar
+from tests.engine import db_url
 from tests.snapshot_app import NOW, build_app
 from tests.test_ui import settle, shown, table_names
 
@@ -37,7 +38,7 @@ def _frozen() -> Any:
 
 
 def _store(db: Path) -> Store:
-    return open_store(f"sqlite:///{db}")
+    return open_store(db_url(db))
 
 
 def _rows(db: Path, model: Any) -> list[Any]:
@@ -282,7 +283,7 @@ def build_app_again(db: Path) -> CmTuiApp:
     from cm_tui.app import make_app
     from cm_tui.config import Settings
 
-    app = make_app(db=str(db), demo=True, user="ann", settings=Settings(idle_lock_minutes=0))
+    app = make_app(db_url(db), demo=True, user="ann", settings=Settings(idle_lock_minutes=0))
     app.show_clock = False
     return app
 

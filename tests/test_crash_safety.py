@@ -43,7 +43,11 @@ from cm_tui.store import audit
 from cm_tui.store.db import open_store
 from tests import crash_driver as drv
 
-pytestmark = [pytest.mark.crash, pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL")]
+pytestmark = [
+    pytest.mark.crash,
+    pytest.mark.sqlite_only,
+    pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL"),
+]
 
 DRIVER = Path(drv.__file__)
 ROUNDS = int(os.environ.get("CM_TUI_CRASH_ROUNDS", "25"))

@@ -29,6 +29,7 @@ from cm_tui.store.models import (
     User,
     UtilizationEvent,
 )
+from tests.engine import db_url
 
 NOW = datetime(2026, 11, 25, 18, 30, tzinfo=UTC)
 CLIENTS = 200
@@ -302,7 +303,7 @@ def test_same_seed_same_rows_on_every_engine(
     org: tuple[Store, demo.DemoSummary], tmp_path: Path
 ) -> None:
     store, _ = org
-    other = open_store(f"sqlite:///{tmp_path / 'again.db'}")
+    other = open_store(db_url(tmp_path / "again.db"))
     try:
         demo.generate_demo(other, clients=CLIENTS, seed=7, now=NOW)
         for model, keys in SAMPLED:
@@ -315,7 +316,7 @@ def test_same_seed_same_rows_on_every_engine(
 
 def test_another_seed_differs(sqlite_store: Store, tmp_path: Path) -> None:
     demo.generate_demo(sqlite_store, clients=30, seed=1, now=NOW)
-    other = open_store(f"sqlite:///{tmp_path / 'other.db'}")
+    other = open_store(db_url(tmp_path / "other.db"))
     try:
         demo.generate_demo(other, clients=30, seed=2, now=NOW)
         order = [Client.__table__.c.id]  # type: ignore[attr-defined]

@@ -323,5 +323,6 @@ def test_demo_database_of_1000_clients_validates(sqlite_store: Store) -> None:
         "Condition",
         "ServiceRequest",
         "Task",
+        "Goal",
     }
     print(f"\nFHIR: {clients} clients, {resources:,} resources, all valid (R4B models)")

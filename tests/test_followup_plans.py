@@ -19,6 +19,7 @@ from cm_tui.store.db import Store, _sqlite_engine, current_revision, open_store
 from cm_tui.store.migrate import upgrade
 from cm_tui.store.schema_version import SCHEMA_HEAD
 from cm_tui.store.types import utcnow
+from tests.engine import db_url
 from tests.factories import add_client, add_contact, add_followup, add_need, add_user
 from tests.test_query_plans import assert_indexed, plans
 
@@ -132,22 +133,23 @@ NEW_0003 = {
 }
 
 
+@pytest.mark.sqlite_only  # SQLite migration
 def test_0002_database_is_upgraded_to_0003_and_back(tmp_path: Path) -> None:
     db = tmp_path / "cm.db"
     db.touch(mode=0o600)
-    store = Store(engine=_sqlite_engine(db), url=f"sqlite:///{db}", path=db)
+    store = Store(engine=_sqlite_engine(db), url=db_url(db), path=db)
     try:
         upgrade(store, backup_first=False, target="0002_caseload_indexes")
     finally:
         store.close()
     assert not NEW_0003 & _indexes(db) and "ix_contacts_user_at" in _indexes(db)
-    store = open_store(f"sqlite:///{db}")
+    store = open_store(db_url(db))
     try:
         assert current_revision(store) == SCHEMA_HEAD
     finally:
         store.close()
     assert _indexes(db) >= NEW_0003 and "ix_contacts_user_at" not in _indexes(db)
-    store = Store(engine=_sqlite_engine(db), url=f"sqlite:///{db}", path=db)
+    store = Store(engine=_sqlite_engine(db), url=db_url(db), path=db)
     try:
         from alembic import command
 

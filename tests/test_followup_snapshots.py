@@ -16,6 +16,7 @@ from cm_tui.screens.team import TeamScreen
 from cm_tui.store.db import open_store
 from cm_tui.store.models import Contact, FollowUp, User
 from cm_tui.store.types import freeze_clock
+from tests.engine import db_url
 from tests.snapshot_app import NOW, build_app
 from tests.test_ui import settle
 
@@ -30,7 +31,7 @@ def _frozen() -> Any:
 def _richer(path: Path, user: str = "ann") -> Any:
     """The snapshot organisation plus a callback, a recurring call, Bob's work and contacts."""
     app = build_app(path, user=user)
-    store = open_store(f"sqlite:///{path}")
+    store = open_store(db_url(path))
     with store.write() as s:
         users = {u.username: u for u in s.exec(select(User)).all()}
         ann, bob = users["ann"], users["bob"]

@@ -25,6 +25,7 @@ from cm_tui.store.access import Viewer
 from cm_tui.store.db import Store, open_store
 from cm_tui.store.models import AuditEvent, Client, Contact, FollowUp, User
 from cm_tui.store.types import freeze_clock
+from tests.engine import db_url
 from tests.hostile import HOSTILE, no_live_controls, visible_words
 from tests.snapshot_app import NOW, build_app
 from tests.test_ui import settle, shown
@@ -40,7 +41,7 @@ def _frozen() -> Any:
 
 
 def _store(db: Path) -> Store:
-    return open_store(f"sqlite:///{db}")
+    return open_store(db_url(db))
 
 
 def _query(db: Path, stmt: Any) -> list[Any]:

@@ -17,6 +17,7 @@ from cm_tui.screens.caseload import CaseloadScreen
 from cm_tui.screens.client import ClientScreen
 from cm_tui.store.db import open_store
 from cm_tui.store.types import freeze_clock
+from tests.engine import db_url
 from tests.factories import add_client, add_contact, add_user, days_ago
 from tests.hostile import HOSTILE, no_live_controls, visible_words
 from tests.test_ui import settle
@@ -44,7 +45,7 @@ def assert_literal(shown: str, stored: str) -> None:
 @pytest.fixture
 def hostile_db(tmp_path: Path) -> Path:
     db = tmp_path / "hostile.db"
-    store = open_store(f"sqlite:///{db}")
+    store = open_store(db_url(db))
     store.set_meta("demo", "1")
     # The signed-in user's own name is stored text too.
     ann = add_user(store, "ann", display_name="[bold]Ann[/bold] \x1b[31mLee")
@@ -72,7 +73,7 @@ def hostile_db(tmp_path: Path) -> Path:
 
 async def test_caseload_shows_every_hostile_string_literally(hostile_db: Path) -> None:
     app = make_app(
-        db=str(hostile_db), demo=True, user="ann", settings=Settings(idle_lock_minutes=0)
+        db_url(hostile_db), demo=True, user="ann", settings=Settings(idle_lock_minutes=0)
     )
     async with app.run_test(size=(160, 60)) as pilot:
         await settle(pilot, lambda: isinstance(app.screen, CaseloadScreen))
@@ -90,7 +91,7 @@ async def test_caseload_shows_every_hostile_string_literally(hostile_db: Path) -
 
 async def test_client_brief_shows_every_hostile_string_literally(hostile_db: Path) -> None:
     app = make_app(
-        db=str(hostile_db), demo=True, user="ann", settings=Settings(idle_lock_minutes=0)
+        db_url(hostile_db), demo=True, user="ann", settings=Settings(idle_lock_minutes=0)
     )
     async with app.run_test(size=(200, 60)) as pilot:
         await settle(pilot, lambda: isinstance(app.screen, CaseloadScreen))

@@ -24,6 +24,7 @@ from cm_tui.config import Settings
 from cm_tui.screens.caseload import CaseloadScreen
 from cm_tui.store.db import open_store
 from cm_tui.store.types import freeze_clock
+from tests.engine import db_url
 from tests.factories import add_client, add_contact, add_followup, add_user, days_ago
 from tests.hostile import HOSTILE, no_live_controls, visible_words
 from tests.test_hostile import assert_literal, plain_of
@@ -138,7 +139,7 @@ def world(tmp_path: Path) -> Path:
     """A supervisor (sue) over one care manager per hostile string: the care manager's
     display name, a client's names, a follow-up's title and a contact note all hold it."""
     db = tmp_path / "hostile-world.db"
-    store = open_store(f"sqlite:///{db}")
+    store = open_store(db_url(db))
     store.set_meta("demo", "1")
     add_user(store, "sue", role="supervisor", display_name="[bold]Sue[/bold] \x1b[31mBoss")
     for i, text in enumerate(HOSTILE):
@@ -152,7 +153,7 @@ def world(tmp_path: Path) -> Path:
 
 def world_app(db: Path, user: str = "sue", **settings: Any) -> CmTuiApp:
     settings.setdefault("idle_lock_minutes", 0)
-    return make_app(db=str(db), demo=True, user=user, settings=Settings(**settings))
+    return make_app(db_url(db), demo=True, user=user, settings=Settings(**settings))
 
 
 async def start(pilot: Any) -> CmTuiApp:
@@ -384,7 +385,7 @@ async def test_lock_hides_every_piece_of_phi_and_keeps_the_typed_note(tmp_path: 
     from cm_tui.screens.login import LockScreen
 
     db = tmp_path / "lock.db"
-    store = open_store(f"sqlite:///{db}")
+    store = open_store(db_url(db))
     store.set_meta("demo", "1")
     sue = add_user(store, "sue", role="supervisor", display_name="Sue Boss", password="sue-pass-1")
     cid = add_client(
@@ -401,7 +402,7 @@ async def test_lock_hides_every_piece_of_phi_and_keeps_the_typed_note(tmp_path: 
     store.close()
     phi = ["Zebediah", "Quarrington", "MRN77331", "555-0199", "Pharmacology", "Kumquat"]
 
-    app = make_app(db=str(db), demo=True, user="sue", settings=Settings(idle_lock_minutes=10))
+    app = make_app(db_url(db), demo=True, user="sue", settings=Settings(idle_lock_minutes=10))
     async with app.run_test(size=(160, 50), notifications=True) as pilot:
         await start(pilot)
         assert "Quarrington" in app.export_screenshot()  # the caseload shows the client

@@ -28,6 +28,7 @@ from cm_tui.services.importer import (
 from cm_tui.services.interchange import client_fields
 from cm_tui.store.db import Store
 from cm_tui.store.models import AuditEvent, Client, UtilizationEvent
+from tests.engine import db_url
 from tests.factories import add_client, add_user
 
 HEADER = "mrn,given_name,family_name,dob,phone,preferred_contact,language,risk_tier,program\n"
@@ -371,7 +372,7 @@ def test_round_trip_export_import_export_is_identical(any_store: Store, tmp_path
 
     from cm_tui.store.db import open_store
 
-    target = open_store(f"sqlite:///{tmp_path / 'empty.db'}")
+    target = open_store(db_url(tmp_path / "empty.db"))
     try:
         with any_store.read() as s, target.write() as t:
             from cm_tui.store.models import User

@@ -16,8 +16,13 @@ from sqlmodel import col
 from cm_tui.cli import main
 from cm_tui.store.db import Store, open_store
 from cm_tui.store.models import AuditEvent, Client
+from tests.engine import db_url
 from tests.factories import add_client, add_user
 from tests.test_cli import cm, one_clear_line
+
+# The CLI on a local SQLite file acts as the OS user; on PostgreSQL it needs --user and a
+# password (test_postgresql_needs_a_user). Not in the PostgreSQL pass.
+pytestmark = pytest.mark.sqlite_only
 
 HEADER = "mrn,given_name,family_name,dob\n"
 
@@ -35,7 +40,7 @@ def clear_line(result: Result) -> str:
 
 
 def client_count(db: Path) -> int:
-    store = open_store(f"sqlite:///{db}")
+    store = open_store(db_url(db))
     try:
         with store.read() as s:
             return int(s.execute(select(func.count()).select_from(Client)).scalar_one())
@@ -46,7 +51,7 @@ def client_count(db: Path) -> int:
 @pytest.fixture
 def db(tmp_path: Path) -> Path:
     path = tmp_path / "cm.db"
-    open_store(f"sqlite:///{path}").close()
+    open_store(db_url(path)).close()
     return path
 
 
@@ -111,7 +116,7 @@ def test_dry_run_then_import_with_a_mapping(db: Path, tmp_path: Path) -> None:
 
 
 def test_events_import(db: Path, tmp_path: Path) -> None:
-    store = open_store(f"sqlite:///{db}")
+    store = open_store(db_url(db))
     add_client(store, "Ana", "Zapata", mrn="M1")
     store.close()
     f = tmp_path / "ev.csv"
@@ -123,7 +128,7 @@ def test_events_import(db: Path, tmp_path: Path) -> None:
 
 
 def _org(db: Path) -> Store:
-    store = open_store(f"sqlite:///{db}")
+    store = open_store(db_url(db))
     cara = add_user(store, "cara", role="chw")
     add_client(store, "Ana", "Zapata", mrn="M1", chw_id=cara.id)
     add_client(store, "Ben", "Young", mrn="M2")
@@ -144,7 +149,7 @@ def test_export_to_stdout_and_0600_file_audited_as_os_user(db: Path, tmp_path: P
     assert stat.S_IMODE(target.stat().st_mode) == 0o600
     assert [json.loads(x)["mrn"] for x in target.read_text("utf-8").splitlines()] == ["M1", "M2"]
 
-    store = open_store(f"sqlite:///{db}")
+    store = open_store(db_url(db))
     with store.read() as s:
         events = list(
             s.exec(select(AuditEvent).where(col(AuditEvent.action) == "export")).scalars()

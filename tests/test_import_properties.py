@@ -21,6 +21,7 @@ from cm_tui.services.interchange import client_fields
 from cm_tui.store.db import Store, open_store
 from cm_tui.store.models import Client
 from cm_tui.store.vocab import CLIENT_STATUSES, PREFERRED_CONTACT, PROGRAMS, RISK_TIERS
+from tests.engine import db_url
 
 FIELDS = client_fields()
 DATES = {"dob", "enrolled_on", "consent_on"}
@@ -78,7 +79,7 @@ def to_csv(rows: list[dict[str, str]]) -> str:
 
 @pytest.fixture(scope="module")
 def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
-    s = open_store(f"sqlite:///{tmp_path_factory.mktemp('prop') / 'p.db'}")
+    s = open_store(db_url(tmp_path_factory.mktemp("prop") / "p.db"))
     yield s
     s.close()
 

@@ -13,6 +13,7 @@ from cm_tui.screens.import_clients import ConfirmImport, ImportClientsScreen, op
 from cm_tui.store.db import open_store
 from cm_tui.store.models import Client
 from cm_tui.store.types import freeze_clock
+from tests.engine import db_url
 from tests.snapshot_app import build_app
 from tests.test_ui import settle, shown
 
@@ -26,7 +27,7 @@ def _thaw() -> Any:
 
 
 def clients_named(db: Path, family: str) -> int:
-    store = open_store(f"sqlite:///{db}")
+    store = open_store(db_url(db))
     try:
         with store.read() as s:
             return int(

@@ -20,6 +20,9 @@ from cm_tui.store import migrate
 from cm_tui.store.db import StoreError, open_store
 from tests.test_migrations import database_at, revision_of
 
+# Copies migration scripts onto SQLite files: not in the PostgreSQL pass.
+pytestmark = pytest.mark.sqlite_only
+
 FAILING = '''
 """Test only: changes schema and data, then fails."""
 import sqlalchemy as sa

@@ -13,6 +13,7 @@ from cm_tui.store.access import Viewer
 from cm_tui.store.db import open_store
 from cm_tui.store.models import Resource, User
 from cm_tui.store.types import freeze_clock
+from tests.engine import db_url
 from tests.snapshot_app import NOW
 from tests.test_referral_ui import app_for, open_referrals, screened_store
 
@@ -27,7 +28,7 @@ def _frozen() -> Any:
 def test_referrals_screen_160x50(snap_compare: Any, tmp_path: Path) -> None:
     db = tmp_path / "cm.db"
     mei, need_id = screened_store(db)
-    store = open_store(f"sqlite:///{db}")
+    store = open_store(db_url(db))
     with store.read() as s:
         ann = Viewer.of(s.exec(select(User).where(User.username == "ann")).one())
         pantry = s.exec(select(Resource).where(Resource.name == "Apple Street Food Pantry")).one()

@@ -27,6 +27,7 @@ from cm_tui.store.access import Viewer
 from cm_tui.store.db import Store, open_store
 from cm_tui.store.models import AuditEvent, Client, FollowUp, Need, Referral, User
 from cm_tui.store.types import freeze_clock
+from tests.engine import db_url
 from tests.snapshot_app import NOW, build_store
 from tests.test_ui import settle, shown
 
@@ -94,7 +95,7 @@ def screened_store(path: Path) -> tuple[int, int]:
 
 
 def app_for(path: Path) -> CmTuiApp:
-    app = make_app(db=str(path), demo=True, user="ann", settings=Settings(idle_lock_minutes=0))
+    app = make_app(db_url(path), demo=True, user="ann", settings=Settings(idle_lock_minutes=0))
     app.show_clock = False
     return app
 
@@ -142,7 +143,7 @@ async def test_food_screening_to_resolved_need_closes_the_loop(tmp_path: Path) -
         )
 
         # The check follow-up: due in 7 days, a text for someone who prefers text.
-        store = open_store(f"sqlite:///{db}")
+        store = open_store(db_url(db))
         with store.read() as s:
             check = s.exec(
                 select(FollowUp).where(
@@ -168,7 +169,7 @@ async def test_food_screening_to_resolved_need_closes_the_loop(tmp_path: Path) -
         await pilot.press("escape")
         await settle(pilot, lambda: isinstance(app.screen, ClientScreen))
 
-    store = open_store(f"sqlite:///{db}")
+    store = open_store(db_url(db))
     with store.read() as s:
         need = s.get(Need, need_id)
         referral = s.exec(select(Referral).where(Referral.need_id == need_id)).one()
@@ -244,7 +245,7 @@ async def test_referral_form_refuses_bad_input_and_writes_nothing(tmp_path: Path
             ),
         )
         await pilot.press("escape")
-    store = open_store(f"sqlite:///{db}")
+    store = open_store(db_url(db))
     with store.read() as s:
         assert s.exec(select(Referral)).all() == []
         checks = select(FollowUp).where(

@@ -13,6 +13,7 @@ from cm_tui.screens.report import ReportScreen, open_report
 from cm_tui.store.db import open_store
 from cm_tui.store.models import AuditEvent
 from cm_tui.store.types import freeze_clock
+from tests.engine import db_url
 from tests.snapshot_app import build_app
 from tests.test_ui import settle, shown
 
@@ -55,7 +56,7 @@ async def test_supervisor_sees_the_month_and_steps_through_months(tmp_path: Path
         await settle(pilot)
         assert "give a month as YYYY-MM" in shown(text)
 
-    store = open_store(f"sqlite:///{db}")
+    store = open_store(db_url(db))
     with store.read() as s:
         views = s.exec(select(AuditEvent).where(col(AuditEvent.entity) == "report")).all()
     store.close()

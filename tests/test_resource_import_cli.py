@@ -11,6 +11,11 @@ from sqlmodel import select
 from cm_tui.cli import main
 from cm_tui.store.db import open_store
 from cm_tui.store.models import AuditEvent, Resource
+from tests.engine import db_url
+
+# The CLI on a local SQLite file acts as the OS user; on PostgreSQL it needs --user and a
+# password (test_postgresql_needs_a_user). Not in the PostgreSQL pass.
+pytestmark = pytest.mark.sqlite_only
 
 GOOD = (
     "Name,Domains,Phone,Address,Hours,Eligibility,Languages,Notes\n"
@@ -24,7 +29,7 @@ def run(db: Path, *args: str) -> Result:
 
 
 def names(db: Path) -> list[str]:
-    store = open_store(f"sqlite:///{db}")
+    store = open_store(db_url(db))
     try:
         with store.read() as s:
             return sorted(r.name for r in s.exec(select(Resource)).all())
@@ -35,7 +40,7 @@ def names(db: Path) -> list[str]:
 @pytest.fixture
 def db(tmp_path: Path) -> Path:
     path = tmp_path / "cm.db"
-    open_store(f"sqlite:///{path}").close()
+    open_store(db_url(path)).close()
     return path
 
 
@@ -52,7 +57,7 @@ def test_import_resources_dry_run_then_real(db: Path, tmp_path: Path) -> None:
     done = run(db, "import", "resources", str(src))
     assert done.exit_code == 0, done.output
     assert names(db) == ["Corner Pantry", "Ride Share Seniors"]
-    store = open_store(f"sqlite:///{db}")
+    store = open_store(db_url(db))
     try:
         with store.read() as s:
             events = s.exec(select(AuditEvent).where(AuditEvent.entity == "resource")).all()

@@ -14,6 +14,7 @@ from cm_tui.screens.resources import ResourceForm, ResourcesScreen
 from cm_tui.store.db import open_store
 from cm_tui.store.models import AuditEvent, Resource
 from cm_tui.store.types import freeze_clock
+from tests.engine import db_url
 from tests.snapshot_app import NOW, build_store
 from tests.test_referral_ui import add_resources, app_for
 from tests.test_ui import settle, shown
@@ -92,7 +93,7 @@ async def test_directory_search_add_edit(tmp_path: Path) -> None:
         screen.query_one("#res-search", Input).value = "buddies"
         await settle(pilot, lambda: names(screen) == ["Bus Buddies [Vets]"])
         assert "Bus Buddies [Vets]" in shown(screen.query_one("#res-detail", Static))
-    store = open_store(f"sqlite:///{db}")
+    store = open_store(db_url(db))
     with store.read() as s:
         row = s.exec(select(Resource).where(Resource.name == "Bus Buddies [Vets]")).one()
         events = s.exec(select(AuditEvent).where(AuditEvent.entity == "resource")).all()

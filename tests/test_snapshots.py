@@ -13,6 +13,7 @@ from cm_tui.screens.caseload import CaseloadScreen
 from cm_tui.screens.client import ClientScreen
 from cm_tui.store.db import open_store
 from cm_tui.store.types import freeze_clock
+from tests.engine import db_url
 from tests.factories import add_user
 from tests.snapshot_app import NOW, build_app
 from tests.test_ui import settle
@@ -90,16 +91,16 @@ def test_lock(snap_compare: Any, tmp_path: Path) -> None:
 
 
 def test_login(snap_compare: Any, tmp_path: Path) -> None:
-    store = open_store(f"sqlite:///{tmp_path / 'real.db'}")
+    store = open_store(db_url(tmp_path / "real.db"))
     add_user(store, "ann")
     store.close()
-    app = make_app(db=str(tmp_path / "real.db"), settings=Settings(idle_lock_minutes=0))
+    app = make_app(db_url(tmp_path / "real.db"), settings=Settings(idle_lock_minutes=0))
     app.show_clock = False
     assert snap_compare(app, terminal_size=(100, 30), press=[*"ann"])
 
 
 def test_first_admin(snap_compare: Any, tmp_path: Path) -> None:
-    app = make_app(db=str(tmp_path / "new.db"), settings=Settings(idle_lock_minutes=0))
+    app = make_app(db_url(tmp_path / "new.db"), settings=Settings(idle_lock_minutes=0))
     app.show_clock = False
     assert snap_compare(app, terminal_size=(100, 30))
 
@@ -107,7 +108,7 @@ def test_first_admin(snap_compare: Any, tmp_path: Path) -> None:
 def test_seeding_progress(snap_compare: Any, tmp_path: Path) -> None:
     from cm_tui.screens.seeding import SeedingScreen
 
-    app = make_app(db=str(tmp_path / "new.db"), settings=Settings(idle_lock_minutes=0))
+    app = make_app(db_url(tmp_path / "new.db"), settings=Settings(idle_lock_minutes=0))
     app.show_clock = False
 
     async def run_before(pilot: Any) -> None:

@@ -23,6 +23,9 @@ from cm_tui.store.db import Store, StoreError, open_store
 from cm_tui.store.types import utcnow
 from tests.factories import add_client, add_user
 
+# SQLite's own lock, disk-full and read-only behaviour: not in the PostgreSQL pass.
+pytestmark = pytest.mark.sqlite_only
+
 TABLES = ("contacts", "follow_ups", "audit_events", "clients", "drafts")
 
 

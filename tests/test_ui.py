@@ -20,6 +20,7 @@ from cm_tui.screens.login import FirstAdminScreen, LockScreen, LoginScreen
 from cm_tui.store.db import StoreError, open_store
 from cm_tui.store.models import AuditEvent
 from cm_tui.store.types import freeze_clock
+from tests.engine import db_url
 from tests.factories import add_client, add_user
 from tests.snapshot_app import build_app, build_store
 
@@ -67,7 +68,7 @@ def table_names(app: CmTuiApp) -> list[str]:
 
 
 def plain_app(path: Path) -> CmTuiApp:
-    return make_app(db=str(path), settings=Settings(idle_lock_minutes=0))
+    return make_app(db_url(path), settings=Settings(idle_lock_minutes=0))
 
 
 # ---------------------------------------------------------------- sign-in
@@ -75,7 +76,7 @@ def plain_app(path: Path) -> CmTuiApp:
 
 async def test_login_refuses_a_wrong_password_then_signs_in(tmp_path: Path) -> None:
     db = tmp_path / "cm.db"
-    store = open_store(f"sqlite:///{db}")
+    store = open_store(db_url(db))
     add_user(store, "ann", password="right-password")
     add_client(store, "Ana", "Zapata", None)
     store.close()
@@ -90,7 +91,7 @@ async def test_login_refuses_a_wrong_password_then_signs_in(tmp_path: Path) -> N
         await settle(pilot, lambda: isinstance(app.screen, CaseloadScreen), tries=100)
         assert app.viewer is not None and app.viewer.username == "ann"
         assert app.focused is app.screen.query_one("#caseload", DataTable)
-    store = open_store(f"sqlite:///{db}")
+    store = open_store(db_url(db))
     with store.read() as s:
         actions = [e.action for e in s.exec(select(AuditEvent).order_by(AuditEvent.id)).all()]
     store.close()
@@ -178,7 +179,7 @@ async def test_caseload_is_windowed(tmp_path: Path) -> None:
             for i in range(450)
         )
     store.close()
-    app = make_app(db=str(db), demo=True, user="many", settings=Settings(idle_lock_minutes=0))
+    app = make_app(db_url(db), demo=True, user="many", settings=Settings(idle_lock_minutes=0))
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot, lambda: isinstance(app.screen, CaseloadScreen))
         await settle(pilot, lambda: len(table_names(app)) == 100)
@@ -226,7 +227,7 @@ async def test_client_brief_shows_the_pre_call_facts_literally(tmp_path: Path) -
         await settle(pilot, lambda: app.screen.brief is not None)
         wm = shown(app.screen.query_one("#what-matters", Static))
         assert "[link=http://x]click[/link]" in wm and "␛[2J" in wm
-    store = open_store(f"sqlite:///{tmp_path / 'demo.db'}")
+    store = open_store(db_url(tmp_path / "demo.db"))
     with store.read() as s:
         views = s.exec(select(AuditEvent).where(AuditEvent.action == "view")).all()
     store.close()
@@ -272,7 +273,7 @@ async def test_lock_hides_everything_until_the_password(tmp_path: Path) -> None:
 async def test_idle_lock(tmp_path: Path) -> None:
     build_store(tmp_path / "demo.db").close()
     app = make_app(
-        db=str(tmp_path / "demo.db"),
+        db_url(tmp_path / "demo.db"),
         demo=True,
         user="ann",
         settings=Settings(idle_lock_minutes=0.01),
@@ -301,7 +302,7 @@ async def test_palette_finds_any_client(tmp_path: Path) -> None:
 
 async def test_demo_builds_an_organisation_and_signs_in(tmp_path: Path) -> None:
     app = make_app(
-        db=str(tmp_path / "d.db"),
+        db_url(tmp_path / "d.db"),
         demo=True,
         demo_clients=40,
         settings=Settings(idle_lock_minutes=0),
@@ -316,8 +317,8 @@ async def test_demo_builds_an_organisation_and_signs_in(tmp_path: Path) -> None:
 
 def test_demo_refuses_a_real_database(tmp_path: Path) -> None:
     db = tmp_path / "real.db"
-    store = open_store(f"sqlite:///{db}")
+    store = open_store(db_url(db))
     add_user(store, "ann")
     store.close()
     with pytest.raises(StoreError, match="real data"):
-        make_app(db=str(db), demo=True)
+        make_app(db_url(db), demo=True)

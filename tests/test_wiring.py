@@ -12,6 +12,7 @@ from cm_tui.screens.caseload import CaseloadScreen
 from cm_tui.screens.client import ClientScreen
 from cm_tui.store.models import Screening
 from cm_tui.store.types import freeze_clock
+from tests.engine import db_url
 from tests.snapshot_app import NOW, build_app
 from tests.test_ui import settle, shown
 
@@ -135,7 +136,7 @@ async def test_a_failed_demo_build_says_so_and_the_app_stays(
         raise RuntimeError("disk [bold]full[/bold]")
 
     monkeypatch.setattr(demo, "generate_demo", broken)
-    app = make_app(db=str(tmp_path / "d.db"), demo=True, settings=Settings(idle_lock_minutes=0))
+    app = make_app(db_url(tmp_path / "d.db"), demo=True, settings=Settings(idle_lock_minutes=0))
     async with app.run_test(size=(100, 30)) as pilot:
         await settle(pilot, lambda: isinstance(app.screen, SeedingScreen))
         await settle(pilot, lambda: "Could not build" in shown(app.screen.query_one("#stage")))

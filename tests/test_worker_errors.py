@@ -69,6 +69,7 @@ async def _form(pilot: Any) -> ContactForm:
     return app.screen
 
 
+@pytest.mark.sqlite_only  # a read-only SQLite file
 async def test_a_read_only_database_under_a_typed_form_keeps_the_text(tmp_path: Path) -> None:
     db = tmp_path / "demo.db"
     app = build_app(db)
