@@ -14,7 +14,7 @@ from textual.screen import Screen
 from cm_tui.config import Settings, load_settings, resolve_database_url
 from cm_tui.screens.base import _ReportsWorkerErrors
 from cm_tui.screens.live import DataChanged
-from cm_tui.services import auth
+from cm_tui.services import auth, programmes
 from cm_tui.store.access import Viewer
 from cm_tui.store.db import Store, StoreError, open_store
 
@@ -57,6 +57,11 @@ class CmTuiApp(_ReportsWorkerErrors, App[None]):
         self.demo_db = store.is_demo  # read once: every screen's header shows it
         self.requested_user = user
         self.settings = settings or Settings()
+        self._config_warnings: list[str] = []
+        try:  # [business_days] in the config: the holidays TCM and outreach skip
+            programmes.set_default_calendar(programmes.calendar_from_settings(self.settings.extra))
+        except ValueError as exc:
+            self._config_warnings.append(str(exc))
         self.demo_clients = demo_clients
         self.viewer: Viewer | None = None
         self.locked = False
@@ -71,6 +76,8 @@ class CmTuiApp(_ReportsWorkerErrors, App[None]):
         self.sub_title = DEMO_BANNER if self.demo_db else ""
         for warning in self.store.warnings:
             self.notify(warning, title="Check file permissions", severity="warning", timeout=20)
+        for warning in self._config_warnings:
+            self.notify(warning, title="Check the config file", severity="warning", timeout=20)
         idle = float(self.settings.idle_lock_minutes) * 60
         if idle > 0:
             self.set_interval(min(15.0, idle / 4), self._check_idle)

@@ -17,6 +17,8 @@ from textual.widgets.data_table import ColumnKey
 
 from cm_tui.screens.addendum import describe_entry
 from cm_tui.screens.base import BaseScreen
+from cm_tui.services import careplans
+from cm_tui.services.careplans import PlanPanel
 from cm_tui.services.clients import NotAllowed, view_client
 from cm_tui.store import contact_queries, queries
 from cm_tui.store.contact_queries import TimelineFilter
@@ -28,12 +30,14 @@ from cm_tui.widgets.list_table import ListTable
 from cm_tui.widgets.safe import literal
 
 TIMELINE_PAGE = 50
+PLAN_GOALS = 6
+GOAL_STYLE = {"active": "bold", "met": "green", "not_met": "yellow"}
 NOTE_MIN = 20
 
 
 class ClientScreen(BaseScreen[None]):
     TITLE = "Client"
-    CSS_PATH = "client.tcss"
+    CSS_PATH = ["client.tcss", "careplan.tcss"]
     BINDINGS = [
         Binding("escape", "back", "Back"),
         Binding("l", "log_contact", "Log contact"),
@@ -41,6 +45,8 @@ class ClientScreen(BaseScreen[None]):
         Binding("u", "add_followup", "Follow-up"),
         Binding("n", "needs", "Needs & referrals", show=False),
         Binding("a", "addendum", "Addendum"),
+        Binding("p", "care_plan", "Care plan"),
+        Binding("E", "programmes", "Programmes", show=False),
         # Not in the footer (full on narrow terminals); ? and the palette list it.
         Binding("e", "edit_client", "Edit client", show=False),
     ]
@@ -53,6 +59,7 @@ class ClientScreen(BaseScreen[None]):
         self._more = False
         self._loading = False
         self.timeline_filter = TimelineFilter()
+        self.plan: PlanPanel | None = None
         self._timeline_generation = 0
         self._filtered_count: int | None = None
 
@@ -63,6 +70,7 @@ class ClientScreen(BaseScreen[None]):
                 yield Static(id="identity")
                 yield Static(id="care")
             yield Static(id="what-matters")
+            yield Static(id="careplan")
             with Horizontal(id="middle"):
                 with Vertical(id="followups-box"):
                     yield ListTable(id="followups")
@@ -111,6 +119,7 @@ class ClientScreen(BaseScreen[None]):
 
     def on_resize(self) -> None:
         self.set_class(self.size.width < 100, "-narrow")
+        self.set_class(self.size.width >= 160, "-wide")
         self.set_class(self.size.height >= 40, "-tall")
         self._fit_note_column()
 
@@ -156,7 +165,10 @@ class ClientScreen(BaseScreen[None]):
             count = (
                 contact_queries.timeline_count(session, self.client_id, flt) if flt.active else None
             )
-        self.app.call_from_thread(self._show_brief, brief, entries, count, generation)
+        plan = careplans.plan_panel(
+            self.app.store, viewer, self.client_id, goal_limit=PLAN_GOALS, audited=False
+        )  # part of the brief, whose view is audited above
+        self.app.call_from_thread(self._show_brief, brief, entries, count, generation, plan)
 
     @work(thread=True, exclusive=True, group="timeline", exit_on_error=False)
     def _load_timeline(self, generation: int) -> None:
@@ -198,8 +210,12 @@ class ClientScreen(BaseScreen[None]):
         entries: list[TimelineEntry],
         count: int | None = None,
         generation: int = 0,
+        plan: PlanPanel | None = None,
     ) -> None:
         self.brief = brief
+        if plan is not None:
+            self.plan = plan
+            self._show_plan(plan)
         now = utcnow()
         c = brief.client
         self.sub_title = f"{c.given_name} {c.family_name}"
@@ -316,6 +332,42 @@ class ClientScreen(BaseScreen[None]):
 
         self._show_timeline(entries, count, generation)
 
+    def _show_plan(self, panel: PlanPanel) -> None:
+        """One line at 80 columns; from 160, a line per goal under it."""
+        box = self.query_one("#careplan", Static)
+        if panel.plan is None:
+            box.update(
+                Text.assemble(("Care plan: ", "bold"), ("no care plan yet — p to start", "dim"))
+            )
+            return
+        open_goals = [g for g in panel.goals if g.status == "active"]
+        met = panel.plan.goals_met
+        head = Text.assemble(
+            ("Care plan: ", "bold"),
+            f"{len(open_goals)}{'+' if panel.more_goals else ''} open goal"
+            f"{'' if len(open_goals) == 1 else 's'}, {met} met",
+            (" — p opens", "dim"),
+        )
+        if open_goals:
+            head.append(" · ")
+            head.append_text(literal(f"“{open_goals[0].client_words}”", one_line=True))
+        head.no_wrap = True
+        head.overflow = "ellipsis"
+        lines = [head]
+        for n, g in enumerate(panel.goals, 1):
+            line = Text.assemble(
+                f"  {n}. ",
+                literal(label(g.status), GOAL_STYLE.get(g.status, "")),
+                "  ",
+                literal(g.client_words, one_line=True),
+            )
+            if g.measurable:
+                line.append_text(literal(f" — {g.measurable}", "dim", one_line=True))
+            line.no_wrap = True
+            line.overflow = "ellipsis"
+            lines.append(line)
+        box.update(Group(*lines))
+
     def _show_timeline(
         self, entries: list[TimelineEntry], count: int | None, generation: int
     ) -> None:
@@ -426,6 +478,30 @@ class ClientScreen(BaseScreen[None]):
         self._load_timeline(self._timeline_generation)
 
     # ------------------------------------------------------------ contact log
+
+    def action_care_plan(self) -> None:
+        from cm_tui.screens.careplan import CarePlanScreen
+
+        self.app.push_screen(
+            CarePlanScreen(self.client_id, self._client_label()), self._plan_closed
+        )
+
+    def _plan_closed(self, _result: object) -> None:
+        if self.brief is not None:
+            self._load_brief(audited=False)  # goals, follow-ups may have changed
+
+    def _client_label(self) -> str:
+        if self.brief is None:
+            return ""
+        c = self.brief.client
+        return f"{c.family_name}, {c.given_name}"
+
+    def action_programmes(self) -> None:
+        from cm_tui.screens.programme import ProgrammesModal
+
+        self.app.push_screen(
+            ProgrammesModal(self.client_id, self._client_label()), self._plan_closed
+        )
 
     def action_log_contact(self) -> None:
         from cm_tui.screens.contact_form import open_contact_form
@@ -541,6 +617,16 @@ class ClientScreen(BaseScreen[None]):
         return [
             SystemCommand(
                 "Log contact", "Log a call or visit with this client (l)", self.action_log_contact
+            ),
+            SystemCommand(
+                "Care plan",
+                "Goals in the client's words, interventions, barriers, progress (p)",
+                self.action_care_plan,
+            ),
+            SystemCommand(
+                "Enrol in programme",
+                "Programmes: enrol (TCM adds its follow-ups), discharge (E)",
+                self.action_programmes,
             ),
             SystemCommand(
                 "Edit client",

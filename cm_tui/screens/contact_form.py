@@ -9,20 +9,25 @@ method / client / outbound, so a routine call is: type the note, tab, minutes, t
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from rich.text import Text
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.reactive import reactive
 from textual.screen import Screen
+from textual.widget import Widget
 from textual.widgets import Input, Label, Static, TextArea
 
 from cm_tui.dates import format_due, parse_due
 from cm_tui.screens.base import describe_error
 from cm_tui.screens.drafting import DraftingModal
-from cm_tui.services import contacts, drafts
+from cm_tui.services import careplans, contacts, drafts
+from cm_tui.services.careplans import GoalChoice
 from cm_tui.services.contacts import ContactError, FollowUpRequest, LoggedContact, NotAllowed
 from cm_tui.store import contact_queries
 from cm_tui.store.contact_queries import FormClient
@@ -57,6 +62,75 @@ PARTY_CHOICES = [
 ]
 DIRECTION_CHOICES = [Choice("outbound", "outbound", "o"), Choice("inbound", "inbound", "i")]
 CALLBACK_CHOICES = [Choice("no", "no", "n"), Choice("yes", "yes, call back", "y")]
+NO_SERVICE = "none"
+SERVICE_CHOICES = [
+    Choice(NO_SERVICE, "none", "n"),
+    Choice("education", "education", "e"),
+    Choice("self_management", "self-mgmt", "s"),
+    Choice("care_coordination", "care coord", "c"),
+    Choice("medication_reconciliation", "med rec", "m"),
+    Choice("social_work", "social work", "w"),
+    Choice("behavioural_health", "behavioural", "b"),
+]
+
+
+class GoalTags(Widget, can_focus=True):
+    """The client's open goals as numbered toggles: with the row focused, 1–9 tag or
+    untag a goal (space toggles the first). Every printable key is consumed."""
+
+    DEFAULT_CSS = """
+    GoalTags {
+        height: 1;
+        width: 1fr;
+    }
+    GoalTags:focus {
+        background: $boost;
+    }
+    """
+
+    tagged: reactive[frozenset[int]] = reactive(frozenset, init=False)
+
+    def __init__(self, goals: Sequence[GoalChoice], *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.goals = list(goals)[:9]
+
+    def render(self) -> Text:
+        out = Text(no_wrap=True, overflow="ellipsis")
+        width = max(8, (self.size.width or 80) // max(1, len(self.goals)) - 7)
+        for n, g in enumerate(self.goals, 1):
+            on_ = g.id in self.tagged
+            if n > 1:
+                out.append("  ")
+            out.append(f"{n}", style="underline")
+            out.append(" ☑ " if on_ else " ☐ ", style="bold green" if on_ else "dim")
+            words = g.label if len(g.label) <= width else g.label[: width - 1] + "…"
+            out.append_text(literal(words, "bold" if on_ else "", one_line=True))
+        return out
+
+    class Changed(Message):
+        """The tags changed."""
+
+    def watch_tagged(self) -> None:
+        self.post_message(self.Changed())
+
+    def toggle(self, n: int) -> None:
+        if 1 <= n <= len(self.goals):
+            gid = self.goals[n - 1].id
+            self.tagged = self.tagged ^ {gid}
+
+    def on_key(self, event: events.Key) -> None:
+        char = event.character or ""
+        if char.isdigit() and char != "0":
+            self.toggle(int(char))
+        elif event.key == "space":
+            self.toggle(1)
+        elif event.is_printable:
+            self.app.bell()
+        else:
+            return
+        event.stop()
+        event.prevent_default()
+
 
 DUE_HINT = "optional — tomorrow, +2w, next tue 10am, 2026-12-01"
 MAX_MINUTES = contacts.MAX_DURATION_MIN
@@ -85,9 +159,11 @@ class ContactForm(DraftingModal[LoggedContact | None]):
         *,
         direction: str = "outbound",
         draft: drafts.SavedDraft | None = None,
+        goals: Sequence[GoalChoice] = (),
     ) -> None:
         super().__init__(str(client.id))
         self.client = client
+        self.goals = list(goals)
         method = (
             client.preferred_contact if client.preferred_contact in CONTACT_METHODS else "phone"
         )
@@ -126,6 +202,10 @@ class ContactForm(DraftingModal[LoggedContact | None]):
                 yield Label("Callback", classes="field-label")
                 yield ChoiceBar(CALLBACK_CHOICES, d.callback, id="callback")
             yield Static(id="callback-echo")
+            with Horizontal(classes="row", id="goals-row"):
+                yield Label("Goals", classes="field-label")
+                yield GoalTags(self.goals, id="goals")
+            yield self._choice_row("Service", SERVICE_CHOICES, NO_SERVICE, "service")
             yield Static(id="form-error", classes="error")
             yield Static(
                 Text(
@@ -169,6 +249,7 @@ class ContactForm(DraftingModal[LoggedContact | None]):
 
     def on_mount(self) -> None:
         self.query_one("#note-box").border_title = "Note"
+        self.query_one("#goals-row").display = bool(self.goals)
         self._show_callback_row()
         if self.draft is not None:
             self._restore(self.draft)
@@ -199,6 +280,10 @@ class ContactForm(DraftingModal[LoggedContact | None]):
             value = self._value(id_)
             if value != getattr(self.defaults, id_):
                 payload[id_] = value
+        if (service := self._value("service")) != NO_SERVICE:
+            payload["service"] = service
+        if tagged := self.query_one("#goals", GoalTags).tagged:
+            payload["goals"] = sorted(tagged)
         return payload
 
     def _restore(self, draft: drafts.SavedDraft) -> None:
@@ -208,9 +293,14 @@ class ContactForm(DraftingModal[LoggedContact | None]):
             self.query_one("#note", TextArea).load_text(str(p.get("note", "")))
             for id_ in ("minutes", "due", "about"):
                 self.query_one(f"#{id_}", Input).value = str(p.get(id_, ""))
-            for id_ in ("outcome", "method", "party", "direction", "callback"):
+            for id_ in ("outcome", "method", "party", "direction", "callback", "service"):
                 if id_ in p:
                     self.query_one(f"#{id_}", ChoiceBar).value = str(p[id_])
+            open_ids = {g.id for g in self.goals}
+            tags = self.query_one("#goals", GoalTags)
+            tags.tagged = frozenset(
+                int(g) for g in p.get("goals", []) if isinstance(g, int) and g in open_ids
+            )
         finally:
             self._suspend_drafts = False
         when = cells.when(draft.updated_at, utcnow())
@@ -239,6 +329,10 @@ class ContactForm(DraftingModal[LoggedContact | None]):
     @on(Input.Changed, "#due")
     def _due_changed(self) -> None:
         self._update_due_echo()
+        self.changed()
+
+    @on(GoalTags.Changed)
+    def _tags_changed(self) -> None:
         self.changed()
 
     @on(ChoiceBar.Changed)
@@ -351,6 +445,11 @@ class ContactForm(DraftingModal[LoggedContact | None]):
                 )
             )
         minutes = self._value("minutes").strip()
+        extra: dict[str, Any] = {}
+        if tagged := self.query_one("#goals", GoalTags).tagged:
+            extra["goal_ids"] = sorted(tagged)
+        if (service := self._value("service")) != NO_SERVICE:
+            extra["service_type"] = service
         self._saving = True
         self._set_error("")
         self.query_one("#form-keys", Static).update(Text("Saving…", style="bold"))
@@ -363,6 +462,7 @@ class ContactForm(DraftingModal[LoggedContact | None]):
                 duration_min=int(minutes) if minutes else None,
                 note=note,
                 follow_ups=follow_ups,
+                **extra,
             )
         )
 
@@ -410,6 +510,7 @@ def open_contact_form(screen: Screen[Any], client_id: int, *, direction: str = "
             with app.store.read() as session:
                 client = contact_queries.form_client(session, viewer, client_id)
                 draft = drafts.read_draft(session, viewer.id, drafts.CONTACT, str(client_id))
+            goals = careplans.goal_choices(app.store, viewer, client_id) if client else []
         except Exception as exc:
             app.call_from_thread(
                 app.notify, plain(describe_error(exc)), severity="error", markup=False
@@ -420,12 +521,12 @@ def open_contact_form(screen: Screen[Any], client_id: int, *, direction: str = "
                 app.notify, "You do not have access to this client's record.", severity="error"
             )
             return
-        app.call_from_thread(_show, client, draft)
+        app.call_from_thread(_show, client, draft, goals)
 
-    def _show(client: FormClient, draft: drafts.SavedDraft | None) -> None:
+    def _show(client: FormClient, draft: drafts.SavedDraft | None, goals: list[GoalChoice]) -> None:
         if getattr(app, "locked", False) or isinstance(app.screen, ContactForm):
             return
-        form = ContactForm(client, direction=direction, draft=draft)
+        form = ContactForm(client, direction=direction, draft=draft, goals=goals)
         app.push_screen(form, lambda logged: _saved(client, logged))
 
     def _saved(client: FormClient, logged: LoggedContact | None) -> None:

@@ -997,21 +997,25 @@ def _goals_query(
     return query.order_by(col(Goal.position), col(Goal.id)).limit(limit)
 
 
-def plan_panel(store: Store, viewer: Viewer, client_id: int, *, goal_limit: int = 8) -> PlanPanel:
+def plan_panel(
+    store: Store, viewer: Viewer, client_id: int, *, goal_limit: int = 8, audited: bool = True
+) -> PlanPanel:
     """The client screen's care-plan panel: "what matters", the active plan, its first
     ``goal_limit`` goals in plan order (revised ones left out), their
-    open interventions and the open barriers. An audited view."""
+    open interventions and the open barriers. An audited view (``audited=False``: part
+    of a view audited by its caller, e.g. the client brief's own event)."""
     with store.write() as session:
         client = _client(session, viewer, client_id)
         plan = _active(session, client_id)
-        _record(
-            session,
-            viewer,
-            "view",
-            "care_plan",
-            plan.id if plan else None,
-            f"client {client_id}: care-plan panel",
-        )
+        if audited:
+            _record(
+                session,
+                viewer,
+                "view",
+                "care_plan",
+                plan.id if plan else None,
+                f"client {client_id}: care-plan panel",
+            )
         if plan is None or plan.id is None:
             return PlanPanel(client_id, client.what_matters, None)
         goals = list(

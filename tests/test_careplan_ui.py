@@ -1,0 +1,204 @@
+"""Care plans and programmes as a care manager and a supervisor drive them (issue #13)."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlmodel import col, select
+from textual.widgets import DataTable, Input, Static
+
+from cm_tui.screens.careplan import CarePlanScreen, FieldsForm, YesNo
+from cm_tui.screens.caseload import CaseloadScreen
+from cm_tui.screens.client import ClientScreen
+from cm_tui.screens.contact_form import ContactForm, GoalTags
+from cm_tui.screens.programme import EnrolForm, ProgrammesModal
+from cm_tui.services import programmes
+from cm_tui.store.db import Store, open_store
+from cm_tui.store.models import (
+    Contact,
+    ContactGoal,
+    FollowUp,
+    Goal,
+    GoalProgress,
+    Intervention,
+    ProgramEnrollment,
+)
+from cm_tui.store.types import freeze_clock
+from tests.engine import db_url
+from tests.snapshot_app import NOW, build_app
+from tests.test_ui import settle, shown, table_names
+
+SIZE = (120, 40)
+WORDS = "I want to walk to church again [bold]on Sundays[/bold]"
+
+
+@pytest.fixture(autouse=True)
+def _frozen() -> Any:
+    freeze_clock(NOW)
+    yield
+    freeze_clock(None)
+
+
+def _store(db: Path) -> Store:
+    return open_store(db_url(db))
+
+
+def _rows(db: Path, model: Any) -> list[Any]:
+    store = _store(db)
+    try:
+        with store.read() as s:
+            key = model.id if hasattr(model, "id") else model.contact_id
+            return list(s.exec(select(model).order_by(col(key))).all())
+    finally:
+        store.close()
+
+
+async def _open_rosa(pilot: Any) -> ClientScreen:
+    app = pilot.app
+    await settle(pilot, lambda: isinstance(app.screen, CaseloadScreen), tries=100)
+    await settle(pilot, lambda: len(table_names(app)) >= 7)
+    await pilot.press("enter")
+    await settle(pilot, lambda: isinstance(app.screen, ClientScreen) and app.screen.brief)
+    await settle(pilot, lambda: app.screen.plan is not None)
+    return app.screen
+
+
+async def _form(pilot: Any, key: str) -> FieldsForm:
+    await pilot.press(key)
+    await settle(pilot, lambda: isinstance(pilot.app.screen, FieldsForm))
+    return pilot.app.screen
+
+
+async def _save_back(pilot: Any, screen_type: type) -> None:
+    await pilot.press("ctrl+s")
+    await settle(pilot, lambda: isinstance(pilot.app.screen, screen_type))
+
+
+async def test_goal_intervention_tagged_contact_progress_met(tmp_path: Path) -> None:
+    db = tmp_path / "demo.db"
+    app = build_app(db)
+    async with app.run_test(size=SIZE) as pilot:
+        client = await _open_rosa(pilot)
+        assert "no care plan yet — p to start" in shown(client.query_one("#careplan", Static))
+
+        await pilot.press("p")
+        await settle(pilot, lambda: isinstance(app.screen, CarePlanScreen) and app.screen.panel)
+        plan = app.screen
+        assert "garden" in shown(plan.query_one("#cp-what-matters", Static))
+
+        # g: a goal, in the client's words first (the only required field).
+        form = await _form(pilot, "g")
+        assert app.focused is form.query_one("#f-words", Input)
+        await pilot.press("ctrl+s")  # nothing typed: refused, stays open
+        await settle(pilot)
+        assert isinstance(app.screen, FieldsForm)
+        assert "required" in shown(form.query_one("#cp-form-error", Static))
+        await pilot.press(*WORDS, "tab", *"walks 10 minutes without stopping", "tab")
+        await pilot.press(*"2027-03-01")
+        await settle(pilot)
+        assert "Mon 1 Mar 2027" in shown(form.query_one("#echo-target", Static))
+        await _save_back(pilot, CarePlanScreen)
+        await settle(pilot, lambda: len(plan.panel.goals) == 1)
+        [goal] = _rows(db, Goal)
+        assert goal.client_words == WORDS and goal.target_date == date(2027, 3, 1)
+        assert goal.measurable == "walks 10 minutes without stopping"
+        table = plan.query_one("#cp-goals", DataTable)
+        assert WORDS in str(table.get_row_at(0)[1])  # literal, markup and all
+
+        # i: an intervention for the highlighted goal, with a follow-up.
+        form = await _form(pilot, "i")
+        await pilot.press(*"Chair exercises handout", "tab", *"+1w")
+        await settle(pilot)
+        assert "→" in shown(form.query_one("#echo-due", Static))
+        await _save_back(pilot, CarePlanScreen)
+        [iv] = _rows(db, Intervention)
+        assert (iv.goal_id, iv.description) == (goal.id, "Chair exercises handout")
+        assert iv.follow_up_id is not None
+        await settle(pilot, lambda: "Chair exercises" in shown(plan.query_one("#cp-goal-detail")))
+
+        # Back on the brief, the panel shows the goal; l logs a contact tagged with it.
+        await pilot.press("escape")
+        await settle(pilot, lambda: isinstance(app.screen, ClientScreen))
+        await settle(pilot, lambda: "1 open goal" in shown(client.query_one("#careplan", Static)))
+        await pilot.press("l")
+        await settle(pilot, lambda: isinstance(app.screen, ContactForm))
+        contact_form = app.screen
+        await pilot.press(*"Walked to the mailbox twice this week.")
+        tags = contact_form.query_one("#goals", GoalTags)
+        assert "1 ☐ I want to walk to church" in tags.render().plain
+        tags.focus()
+        await pilot.press("1")  # tag goal 1
+        assert tags.tagged == {goal.id} and "1 ☑" in tags.render().plain
+        await pilot.press("tab")  # service type
+        await pilot.press("s")  # self-management support
+        await pilot.press("ctrl+s")
+        await settle(pilot, lambda: isinstance(app.screen, ClientScreen))
+        contact = _rows(db, Contact)[-1]
+        assert contact.note == "Walked to the mailbox twice this week."
+        assert contact.service_type == "self_management"
+        assert [(t.contact_id, t.goal_id) for t in _rows(db, ContactGoal)] == [
+            (contact.id, goal.id)
+        ]
+
+        # p on the goal: a progress note in one key; m: met.
+        await pilot.press("p")
+        await settle(pilot, lambda: isinstance(app.screen, CarePlanScreen) and app.screen.panel)
+        plan = app.screen
+        form = await _form(pilot, "p")
+        await pilot.press(*"Walked half way to church with daughter")
+        await _save_back(pilot, CarePlanScreen)
+        [note] = _rows(db, GoalProgress)
+        assert (note.goal_id, note.note) == (goal.id, "Walked half way to church with daughter")
+        await pilot.press("m")
+        await settle(pilot, lambda: _rows(db, Goal)[0].status == "met")
+        await settle(pilot, lambda: str(plan.query_one(DataTable).get_row_at(0)[4]) == "met")
+
+        # x asks first; n keeps the goal as it is.
+        await pilot.press("a")  # reopen
+        await settle(pilot, lambda: _rows(db, Goal)[0].status == "active")
+        await pilot.press("x")
+        await settle(pilot, lambda: isinstance(app.screen, YesNo))
+        await pilot.press("n")
+        await settle(pilot, lambda: isinstance(app.screen, CarePlanScreen))
+        assert _rows(db, Goal)[0].status == "active"
+        await pilot.press("m")
+        await settle(pilot, lambda: _rows(db, Goal)[0].status == "met")
+
+
+async def test_tcm_enrolment_creates_business_day_follow_ups(tmp_path: Path) -> None:
+    db = tmp_path / "demo.db"
+    app = build_app(db)
+    discharged = date(2026, 11, 19)  # a Thursday
+    assert discharged.weekday() == 3
+    async with app.run_test(size=SIZE) as pilot:
+        await _open_rosa(pilot)
+        await pilot.press("E")
+        await settle(pilot, lambda: isinstance(app.screen, ProgrammesModal))
+        await pilot.press("n")
+        await settle(pilot, lambda: isinstance(app.screen, EnrolForm))
+        form = app.screen
+        form.query_one("#pg-programme").value = "TCM"
+        await settle(pilot)
+        assert form.query_one("#pg-tcm").display
+        form.query_one("#pg-discharge", Input).focus()
+        await pilot.press(*discharged.isoformat())
+        await settle(pilot)
+        assert "Thu 19 Nov 2026" in shown(form.query_one("#echo-discharge", Static))
+        form.query_one("#pg-reason", Input).focus()
+        await pilot.press(*"Admitted for CHF")
+        await pilot.press("ctrl+s")
+        await settle(pilot, lambda: isinstance(app.screen, ProgrammesModal))
+        await settle(pilot, lambda: len(app.screen.rows) == 1)
+
+    [row] = _rows(db, ProgramEnrollment)
+    assert (row.program, row.discharge_on, row.complexity) == ("TCM", discharged, "moderate")
+    assert row.entry_reason == "Admitted for CHF"
+    made = [f for f in _rows(db, FollowUp) if (f.title or "").startswith("TCM:")]
+    contact_due, visit_due = programmes.tcm_deadlines(discharged, "moderate")
+    assert sorted(f.due_at for f in made) == [contact_due, visit_due]
+    # 2 business days after Thursday: Friday, then Monday (the weekend skipped).
+    assert contact_due.astimezone().date() == date(2026, 11, 23)
+    assert visit_due.astimezone().date() == date(2026, 12, 3)
