@@ -26,8 +26,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import TypeVar
 
 from sqlalchemy import func, update
+from sqlalchemy.orm import Mapped
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
@@ -258,13 +260,25 @@ def _client(session: Session, viewer: Viewer, client_id: int) -> Client:
     return client
 
 
-def _goal(session: Session, viewer: Viewer, goal_id: int, version: int | None = None) -> Goal:
-    goal = session.get(Goal, goal_id)
-    if goal is None:
-        raise CarePlanError("That goal no longer exists.")
-    plan = session.get(CarePlan, goal.care_plan_id)
+_PlanItem = TypeVar("_PlanItem", Goal, Intervention, Barrier)
+_Row = TypeVar("_Row")
+
+
+def _plan_item(
+    session: Session, viewer: Viewer, model: type[_PlanItem], item_id: int, what: str
+) -> _PlanItem:
+    """A goal, intervention or barrier, after checking the viewer may see its client."""
+    item = session.get(model, item_id)
+    if item is None:
+        raise CarePlanError(f"That {what} no longer exists.")
+    plan = session.get(CarePlan, item.care_plan_id)
     assert plan is not None
     _client(session, viewer, plan.client_id)
+    return item
+
+
+def _goal(session: Session, viewer: Viewer, goal_id: int, version: int | None = None) -> Goal:
+    goal = _plan_item(session, viewer, Goal, goal_id, "goal")
     if version is not None and goal.version != version:
         raise CarePlanConflict(
             f"Someone else changed this goal a moment ago (it is now {label(goal.status)}). "
@@ -352,6 +366,59 @@ def _names(session: Session, ids: Sequence[int | None]) -> dict[int, str]:
     return {uid: name for uid, name in rows if uid is not None}
 
 
+def _newest_first(
+    query: SelectOfScalar[_Row],
+    at: Mapped[datetime],
+    key: Mapped[int | None],
+    limit: int,
+    before: tuple[datetime, int] | None = None,
+) -> SelectOfScalar[_Row]:
+    """``query`` newest first by (at, key), ``limit`` rows; keyset: ``before`` = (at,
+    key) of the last row shown."""
+    if before is not None:
+        last_at, last_key = before
+        query = query.where((at < last_at) | ((at == last_at) & (key < last_key)))
+    return query.order_by(at.desc(), key.desc()).limit(limit)
+
+
+def _open_counts(
+    session: Session, model: type[Intervention] | type[Barrier], ids: list[int], status: str
+) -> dict[int | None, int]:
+    """How many of ``model`` with ``status`` each goal in ``ids`` has."""
+    return dict(
+        session.execute(
+            select(model.goal_id, func.count())
+            .where(col(model.goal_id).in_(ids), model.status == status)
+            .group_by(col(model.goal_id))
+        ).all()
+    )
+
+
+def _on_plan(
+    session: Session, model: type[_PlanItem], plan_id: int, status: str, limit: int
+) -> Sequence[_PlanItem]:
+    """The first ``limit`` of a plan's ``model`` rows with ``status``, oldest first."""
+    return session.exec(
+        select(model)
+        .where(model.care_plan_id == plan_id, model.status == status)
+        .order_by(col(model.id))
+        .limit(limit)
+    ).all()
+
+
+def _record_plan_view(
+    session: Session, viewer: Viewer, client_id: int, plan: CarePlan | None, what: str
+) -> None:
+    _record(
+        session,
+        viewer,
+        "view",
+        "care_plan",
+        plan.id if plan else None,
+        f"client {client_id}: {what}",
+    )
+
+
 # ---------------------------------------------------------------- row builders
 
 
@@ -396,27 +463,17 @@ def _goal_rows(session: Session, goals: Sequence[Goal]) -> list[GoalRow]:
     for gid in ids:
         if gid in progress:
             note = session.exec(
-                select(GoalProgress.note)
-                .where(GoalProgress.goal_id == gid)
-                .order_by(col(GoalProgress.at).desc(), col(GoalProgress.id).desc())
-                .limit(1)
+                _newest_first(
+                    select(GoalProgress.note).where(GoalProgress.goal_id == gid),
+                    col(GoalProgress.at),
+                    col(GoalProgress.id),
+                    1,
+                )
             ).first()
             if note is not None:
                 last_notes[gid] = note
-    open_iv = dict(
-        session.execute(
-            select(Intervention.goal_id, func.count())
-            .where(col(Intervention.goal_id).in_(ids), Intervention.status == "active")
-            .group_by(col(Intervention.goal_id))
-        ).all()
-    )
-    open_bar = dict(
-        session.execute(
-            select(Barrier.goal_id, func.count())
-            .where(col(Barrier.goal_id).in_(ids), Barrier.status == "open")
-            .group_by(col(Barrier.goal_id))
-        ).all()
-    )
+    open_iv = _open_counts(session, Intervention, ids, "active")
+    open_bar = _open_counts(session, Barrier, ids, "open")
     out = []
     for g in goals:
         assert g.id is not None
@@ -508,14 +565,7 @@ def active_plan(store: Store, viewer: Viewer, client_id: int) -> PlanInfo | None
     with store.write() as session:
         _client(session, viewer, client_id)
         plan = _active(session, client_id)
-        _record(
-            session,
-            viewer,
-            "view",
-            "care_plan",
-            plan.id if plan else None,
-            f"client {client_id}: care plan",
-        )
+        _record_plan_view(session, viewer, client_id, plan, "care plan")
         return _plan_info(session, plan) if plan is not None else None
 
 
@@ -620,15 +670,14 @@ def plan_history(
     last row shown). An audited view."""
     with store.write() as session:
         _client(session, viewer, client_id)
-        query = select(CarePlan).where(CarePlan.client_id == client_id)
-        if before is not None:
-            at, pid = before
-            query = query.where(
-                (col(CarePlan.created_at) < at)
-                | ((col(CarePlan.created_at) == at) & (col(CarePlan.id) < pid))
-            )
         plans = session.exec(
-            query.order_by(col(CarePlan.created_at).desc(), col(CarePlan.id).desc()).limit(limit)
+            _newest_first(
+                select(CarePlan).where(CarePlan.client_id == client_id),
+                col(CarePlan.created_at),
+                col(CarePlan.id),
+                limit,
+                before,
+            )
         ).all()
         _record(session, viewer, "view", "care_plan", None, f"client {client_id}: plan history")
         return [_plan_info(session, p) for p in plans]
@@ -918,12 +967,7 @@ def set_intervention_status(
             f"Status must be one of: {', '.join(label(s) for s in INTERVENTION_STATUSES)}."
         )
     with store.write() as session:
-        row = session.get(Intervention, intervention_id)
-        if row is None:
-            raise CarePlanError("That intervention no longer exists.")
-        plan = session.get(CarePlan, row.care_plan_id)
-        assert plan is not None
-        _client(session, viewer, plan.client_id)
+        row = _plan_item(session, viewer, Intervention, intervention_id, "intervention")
         row.status, row.updated_at = status, utcnow()
         session.add(row)
         session.flush()
@@ -963,12 +1007,7 @@ def add_barrier(
 
 def resolve_barrier(store: Store, viewer: Viewer, barrier_id: int) -> BarrierRow:
     with store.write() as session:
-        row = session.get(Barrier, barrier_id)
-        if row is None:
-            raise CarePlanError("That barrier no longer exists.")
-        plan = session.get(CarePlan, row.care_plan_id)
-        assert plan is not None
-        _client(session, viewer, plan.client_id)
+        row = _plan_item(session, viewer, Barrier, barrier_id, "barrier")
         if row.status == "resolved":
             raise CarePlanError("This barrier is already resolved.")
         row.status, row.resolved_at = "resolved", utcnow()
@@ -997,6 +1036,13 @@ def _goals_query(
     return query.order_by(col(Goal.position), col(Goal.id)).limit(limit)
 
 
+def _progress_query(
+    goal_id: int, limit: int, before: tuple[datetime, int] | None = None
+) -> SelectOfScalar[GoalProgress]:
+    query = select(GoalProgress).where(GoalProgress.goal_id == goal_id)
+    return _newest_first(query, col(GoalProgress.at), col(GoalProgress.id), limit, before)
+
+
 def plan_panel(
     store: Store, viewer: Viewer, client_id: int, *, goal_limit: int = 8, audited: bool = True
 ) -> PlanPanel:
@@ -1008,14 +1054,7 @@ def plan_panel(
         client = _client(session, viewer, client_id)
         plan = _active(session, client_id)
         if audited:
-            _record(
-                session,
-                viewer,
-                "view",
-                "care_plan",
-                plan.id if plan else None,
-                f"client {client_id}: care-plan panel",
-            )
+            _record_plan_view(session, viewer, client_id, plan, "care-plan panel")
         if plan is None or plan.id is None:
             return PlanPanel(client_id, client.what_matters, None)
         goals = list(
@@ -1025,18 +1064,8 @@ def plan_panel(
         )
         more = len(goals) > goal_limit
         goals = goals[:goal_limit]
-        interventions = session.exec(
-            select(Intervention)
-            .where(Intervention.care_plan_id == plan.id, Intervention.status == "active")
-            .order_by(col(Intervention.id))
-            .limit(goal_limit * 4)
-        ).all()
-        barriers = session.exec(
-            select(Barrier)
-            .where(Barrier.care_plan_id == plan.id, Barrier.status == "open")
-            .order_by(col(Barrier.id))
-            .limit(goal_limit * 2)
-        ).all()
+        interventions = _on_plan(session, Intervention, plan.id, "active", goal_limit * 4)
+        barriers = _on_plan(session, Barrier, plan.id, "open", goal_limit * 2)
         return PlanPanel(
             client_id,
             client.what_matters,
@@ -1084,12 +1113,7 @@ def goal_detail(store: Store, viewer: Viewer, goal_id: int, *, limit: int = 20) 
     tagged contacts. An audited view."""
     with store.write() as session:
         goal = _goal(session, viewer, goal_id)
-        progress = session.exec(
-            select(GoalProgress)
-            .where(GoalProgress.goal_id == goal_id)
-            .order_by(col(GoalProgress.at).desc(), col(GoalProgress.id).desc())
-            .limit(limit)
-        ).all()
+        progress = session.exec(_progress_query(goal_id, limit)).all()
         ivs = session.exec(
             select(Intervention)
             .where(Intervention.goal_id == goal_id)
@@ -1100,11 +1124,14 @@ def goal_detail(store: Store, viewer: Viewer, goal_id: int, *, limit: int = 20) 
             select(Barrier).where(Barrier.goal_id == goal_id).order_by(col(Barrier.id)).limit(limit)
         ).all()
         contacts = session.exec(
-            select(Contact)
-            .join(ContactGoal, col(ContactGoal.contact_id) == col(Contact.id))
-            .where(ContactGoal.goal_id == goal_id)
-            .order_by(col(Contact.occurred_at).desc(), col(Contact.id).desc())
-            .limit(limit)
+            _newest_first(
+                select(Contact)
+                .join(ContactGoal, col(ContactGoal.contact_id) == col(Contact.id))
+                .where(ContactGoal.goal_id == goal_id),
+                col(Contact.occurred_at),
+                col(Contact.id),
+                limit,
+            )
         ).all()
         names = _names(session, [c.user_id for c in contacts])
         revised_to = session.exec(
@@ -1143,16 +1170,7 @@ def progress_page(
     """A goal's progress notes, newest first; ``before`` = (at, id) of the last shown."""
     with store.write() as session:
         _goal(session, viewer, goal_id)
-        query = select(GoalProgress).where(GoalProgress.goal_id == goal_id)
-        if before is not None:
-            at, pid = before
-            query = query.where(
-                (col(GoalProgress.at) < at)
-                | ((col(GoalProgress.at) == at) & (col(GoalProgress.id) < pid))
-            )
-        rows = session.exec(
-            query.order_by(col(GoalProgress.at).desc(), col(GoalProgress.id).desc()).limit(limit)
-        ).all()
+        rows = session.exec(_progress_query(goal_id, limit, before)).all()
         _record(session, viewer, "view", "goal", goal_id, "progress notes")
         return _progress_rows(session, rows)
 
