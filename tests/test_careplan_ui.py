@@ -10,14 +10,19 @@ import pytest
 from sqlmodel import col, select
 from textual.widgets import DataTable, Input, Static
 
+from cm_tui.app import make_app
+from cm_tui.config import Settings
 from cm_tui.screens.careplan import CarePlanScreen, FieldsForm, YesNo
 from cm_tui.screens.caseload import CaseloadScreen
 from cm_tui.screens.client import ClientScreen
 from cm_tui.screens.contact_form import ContactForm, GoalTags
 from cm_tui.screens.programme import EnrolForm, ProgrammesModal
+from cm_tui.screens.team import TeamScreen, UnableToReachScreen
 from cm_tui.services import programmes
+from cm_tui.store.access import Viewer
 from cm_tui.store.db import Store, open_store
 from cm_tui.store.models import (
+    Client,
     Contact,
     ContactGoal,
     FollowUp,
@@ -25,6 +30,7 @@ from cm_tui.store.models import (
     GoalProgress,
     Intervention,
     ProgramEnrollment,
+    User,
 )
 from cm_tui.store.types import freeze_clock
 from tests.engine import db_url
@@ -202,3 +208,50 @@ async def test_tcm_enrolment_creates_business_day_follow_ups(tmp_path: Path) -> 
     # 2 business days after Thursday: Friday, then Monday (the weekend skipped).
     assert contact_due.astimezone().date() == date(2026, 11, 23)
     assert visit_due.astimezone().date() == date(2026, 12, 3)
+
+
+async def test_three_failed_attempts_flag_unable_to_reach_for_the_supervisor(
+    tmp_path: Path,
+) -> None:
+    db = tmp_path / "demo.db"
+    app = build_app(db)
+    store = _store(db)
+    try:
+        with store.read() as s:
+            ann = s.exec(select(User).where(User.username == "ann")).one()
+            rosa = s.exec(select(Client).where(Client.family_name == "Alvarez")).one()
+        enrolled = programmes.enrol(store, Viewer.of(ann), rosa.id or 0, "CCM")
+    finally:
+        store.close()
+    assert enrolled.enrollment.outreach_planned == 3
+    async with app.run_test(size=SIZE) as pilot:
+        await _open_rosa(pilot)
+        for attempt in range(1, 4):
+            await pilot.press("l")
+            await settle(pilot, lambda: isinstance(app.screen, ContactForm))
+            await pilot.press(*f"Attempt {attempt}, no answer")
+            await pilot.press("tab", "tab", "tab", "tab", "n")  # outcome: no answer
+            await pilot.press("ctrl+s")
+            await settle(pilot, lambda: isinstance(app.screen, ClientScreen))
+            [row] = _rows(db, ProgramEnrollment)
+            assert row.outreach_attempts == attempt
+        assert row.outreach_status == "unable_to_reach" and row.unable_to_reach_at is not None
+
+    boss = make_app(db_url(db), demo=True, user="sue", settings=Settings(idle_lock_minutes=0))
+    boss.show_clock = False
+    async with boss.run_test(size=SIZE) as pilot:
+        await settle(pilot, lambda: isinstance(boss.screen, CaseloadScreen), tries=100)
+        await pilot.press("t")
+        await settle(pilot, lambda: isinstance(boss.screen, TeamScreen) and boss.screen.rows)
+        team = boss.screen
+        await settle(pilot, lambda: team.utr_count == 1)
+        assert "1 waiting for review" in shown(team.query_one("#utr-summary", Static))
+        await pilot.press("u")
+        await settle(pilot, lambda: isinstance(boss.screen, UnableToReachScreen))
+        utr = boss.screen
+        await settle(pilot, lambda: len(utr.rows) == 1)
+        assert "Alvarez" in str(utr.query_one(DataTable).get_row_at(0)[0])
+        assert str(utr.query_one(DataTable).get_row_at(0)[2]) == "3"
+        await pilot.press("k")  # acknowledge
+        await settle(pilot, lambda: _rows(db, ProgramEnrollment)[0].reviewed_at is not None)
+        await settle(pilot, lambda: utr.rows == [])

@@ -27,12 +27,15 @@ from textual.widgets.data_table import ColumnKey
 from cm_tui.dates import relative_age
 from cm_tui.screens.base import BaseScreen
 from cm_tui.screens.live import DataChanged, TableSpot
+from cm_tui.services import programmes
+from cm_tui.services.clients import NotAllowed
+from cm_tui.services.programmes import ProgrammeError, UnableToReachRow
 from cm_tui.store import followup_queries as fq
 from cm_tui.store.followup_queries import QueueScope, TeamBounds, TeamRow
 from cm_tui.store.types import utcnow
 from cm_tui.store.vocab import label
 from cm_tui.widgets.list_table import ListTable
-from cm_tui.widgets.safe import literal
+from cm_tui.widgets.safe import literal, plain
 
 BARS = " ▁▂▃▄▅▆▇█"
 UNASSIGNED = "unassigned"
@@ -78,11 +81,15 @@ def spark(values: tuple[int, ...] | list[int]) -> Text:
 class TeamScreen(BaseScreen[None]):
     TITLE = "Team"
     CSS_PATH = "team.tcss"
+    DEFAULT_CSS = """
+    #utr-summary { height: 1; padding: 0 1; }
+    """
     BINDINGS = [
         Binding("escape", "back", "Back"),
         Binding("enter", "drill", "Their queue"),
         Binding("o", "overdue", "Their overdue"),
         Binding("g", "refresh", "Refresh", show=False),
+        Binding("u", "unable_to_reach", "Unable to reach"),
     ]
 
     def __init__(self) -> None:
@@ -91,10 +98,12 @@ class TeamScreen(BaseScreen[None]):
         self.unassigned = 0
         self._generation = 0
         self.columns: tuple[tuple[str, str, int], ...] = ()
+        self.utr_count = 0
 
     def compose(self) -> ComposeResult:
         yield Header(show_clock=self.app.show_clock)
         yield Static(id="team-summary")
+        yield Static(id="utr-summary")
         yield ListTable(id="team")
         with Horizontal(id="trend-box"):
             with Vertical(id="trend-text"):
@@ -144,6 +153,9 @@ class TeamScreen(BaseScreen[None]):
     def _load(self, generation: int, live: bool = False) -> None:
         app: Any = self.app
         bounds = TeamBounds.at()
+        app.call_from_thread(
+            self._show_utr, programmes.unable_to_reach_count(app.store, app.viewer)
+        )
         with app.store.read() as session:
             rows, unassigned = fq.team_overview(session, app.viewer, bounds)
         if live:
@@ -181,6 +193,19 @@ class TeamScreen(BaseScreen[None]):
         spot.restore(table)
         self._update_summary()
         self._show_trend()
+
+    def _show_utr(self, count: int) -> None:
+        self.utr_count = count
+        line = Text("Unable to reach: ", style="bold")
+        if count:
+            line.append(f"{count:,} waiting for review", style="bold yellow")
+        else:
+            line.append("none waiting for review", style="dim")
+        line.append(" · u: the list", style="dim")
+        self.query_one("#utr-summary", Static).update(line)
+
+    def action_unable_to_reach(self) -> None:
+        self.app.push_screen(UnableToReachScreen())
 
     def _cells(self, r: TeamRow, now: Any) -> list[Any]:
         loading = Text("…", style="dim")
@@ -313,6 +338,11 @@ class TeamScreen(BaseScreen[None]):
         return [
             SystemCommand("Team: refresh", "Read the figures again (g)", self.action_refresh),
             SystemCommand(
+                "Unable to reach",
+                "Clients whose outreach attempts all failed: restart, discharge, acknowledge (u)",
+                self.action_unable_to_reach,
+            ),
+            SystemCommand(
                 "Team: open this person's queue", "Drill into their follow-ups", self.action_drill
             ),
         ]
@@ -332,3 +362,122 @@ def open_team(app: App[Any]) -> None:
     if isinstance(app.screen, TeamScreen):
         return
     app.push_screen(TeamScreen())
+
+
+class UnableToReachScreen(BaseScreen[None]):
+    """Clients flagged unable to reach (all outreach attempts failed), oldest flag
+    first, for a supervisor's decision: r restart outreach, d discharge (asks first),
+    k acknowledge (reviewed, no more attempts for now)."""
+
+    TITLE = "Unable to reach"
+    DEFAULT_CSS = """
+    #utr-title { height: 1; margin-top: 1; padding: 0 1; }
+    #utr { height: 1fr; }
+    """
+    BINDINGS = [
+        Binding("escape", "back", "Back"),
+        Binding("r", "review('restart')", "Restart outreach"),
+        Binding("d", "review('discharge')", "Discharge"),
+        Binding("k", "review('acknowledge')", "Acknowledge"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rows: list[UnableToReachRow] = []
+
+    def compose(self) -> ComposeResult:
+        yield Header(show_clock=self.app.show_clock)
+        yield Static(id="utr-title")
+        yield ListTable(id="utr")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.sub_title = "Unable to reach: waiting for review"
+        table = self.query_one("#utr", DataTable)
+        for title, width in (
+            ("Client", 24),
+            ("Programme", 12),
+            ("Tries", 5),
+            ("Flagged", 9),
+            ("Care manager", 16),
+            ("Phone", 15),
+            ("Prefers", 9),
+        ):
+            table.add_column(title, width=width)
+        table.focus()
+        self.query_one("#utr-title", Static).update(Text("Loading…", style="dim"))
+        self._load()
+
+    @work(thread=True, exclusive=True, group="utr", exit_on_error=False)
+    def _load(self) -> None:
+        app: Any = self.app
+        rows = programmes.unable_to_reach(app.store, app.viewer, limit=200)
+        app.call_from_thread(self._show, rows)
+
+    def _show(self, rows: list[UnableToReachRow]) -> None:
+        self.rows = rows
+        table = self.query_one("#utr", DataTable)
+        spot = TableSpot.of(table)
+        table.clear()
+        now = utcnow()
+        for r in rows:
+            table.add_row(
+                literal(r.client_name, one_line=True),
+                literal(r.programme, one_line=True),
+                Text(str(r.attempts), justify="right"),
+                Text(relative_age(r.flagged_at, now)),
+                literal(r.care_manager or "—", one_line=True),
+                literal(r.phone or "—", one_line=True),
+                literal(label(r.preferred_contact)),
+                key=str(r.enrollment_id),
+            )
+        spot.restore(table)
+        title = Text(f"{len(rows):,} waiting for review" if rows else "Nobody waiting for review.")
+        title.append(" · r restart outreach · d discharge · k acknowledge", style="dim")
+        self.query_one("#utr-title", Static).update(title)
+
+    def highlighted(self) -> UnableToReachRow | None:
+        table = self.query_one("#utr", DataTable)
+        if not self.rows or not 0 <= table.cursor_row < len(self.rows):
+            return None
+        return self.rows[table.cursor_row]
+
+    def action_review(self, decision: str) -> None:
+        row = self.highlighted()
+        if row is None:
+            self.notify("Nobody to review.")
+            return
+        if decision != "discharge":
+            self._review(row, decision)
+            return
+        from cm_tui.screens.careplan import YesNo
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._review(row, decision)
+
+        question = Text.assemble(
+            ("Discharge ", "bold"), literal(row.client_name, "bold"), f" from {row.programme}?"
+        )
+        self.app.push_screen(YesNo(question, "Exit reason: unable to reach."), answered)
+
+    @work(thread=True, group="utr-review", exit_on_error=False)
+    def _review(self, row: UnableToReachRow, decision: str) -> None:
+        app: Any = self.app
+        try:
+            programmes.review_unable_to_reach(app.store, app.viewer, row.enrollment_id, decision)
+        except (ProgrammeError, NotAllowed) as exc:
+            app.call_from_thread(self.notify, str(exc), severity="error")
+            return
+        done = {
+            "restart": "outreach restarted",
+            "discharge": "discharged",
+            "acknowledge": "acknowledged",
+        }[decision]
+        app.call_from_thread(
+            self.notify, f"{plain(row.client_name)}: {done}.", timeout=4, markup=False
+        )
+        app.call_from_thread(self._load)
+
+    def action_back(self) -> None:
+        self.app.pop_screen()
