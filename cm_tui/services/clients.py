@@ -249,6 +249,20 @@ def _mrn_error(mrn: str) -> ClientError:
     return ClientError(f"MRN '{_short(mrn)}' already belongs to another client.", "mrn")
 
 
+def _audit(
+    session: Session, viewer: Viewer, action: str, client_id: int, detail: str | None
+) -> None:
+    """The audit event of a view or change of one client's record."""
+    audit.record(
+        session,
+        action=action,
+        user_id=viewer.id,
+        entity="client",
+        entity_id=client_id,
+        detail=detail,
+    )
+
+
 # ---------------------------------------------------------------- view
 
 
@@ -256,13 +270,12 @@ def view_client(store: Store, viewer: Viewer, client_id: int) -> ClientBrief:
     """The pre-call brief; the view is audited in the same transaction that reads it."""
     with store.write() as session:
         brief = client_brief(session, viewer, client_id)
-        audit.record(
+        _audit(
             session,
-            action="view",
-            user_id=viewer.id,
-            entity="client",
-            entity_id=client_id,
-            detail=None if brief is not None else "refused: outside this user's access",
+            viewer,
+            "view",
+            client_id,
+            None if brief is not None else "refused: outside this user's access",
         )
     if brief is None:
         raise NotAllowed("You do not have access to this client's record.")
@@ -286,14 +299,7 @@ def load_for_edit(store: Store, viewer: Viewer, client_id: int) -> EditableClien
     """The record as it is now, for an edit form (an audited view)."""
     with store.write() as session:
         client = _editable(session, viewer, client_id)
-        audit.record(
-            session,
-            action="view",
-            user_id=viewer.id,
-            entity="client",
-            entity_id=client_id,
-            detail="opened for editing",
-        )
+        _audit(session, viewer, "view", client_id, "opened for editing")
         return EditableClient(client_id, client.version, _values(client))
 
 
@@ -320,14 +326,8 @@ def create_client(store: Store, viewer: Viewer, fields: Mapping[str, Any]) -> in
             session.add(client)
             session.flush()
             assert client.id is not None
-            audit.record(
-                session,
-                action="create",
-                user_id=viewer.id,
-                entity="client",
-                entity_id=client.id,
-                detail="client added: " + ", ".join(sorted(k for k, v in values.items() if v)),
-            )
+            added = ", ".join(sorted(k for k, v in values.items() if v))
+            _audit(session, viewer, "create", client.id, f"client added: {added}")
             return client.id
     except IntegrityError:  # another session took the MRN between the check and the insert
         if not values.get("mrn"):
@@ -504,13 +504,12 @@ def update_client(
             )
             if getattr(result, "rowcount", 1) != 1:  # saved by someone since the read
                 raise _conflict(session, client, base, clean)
-            audit.record(
+            _audit(
                 session,
-                action="update",
-                user_id=viewer.id,
-                entity="client",
-                entity_id=client_id,
-                detail=f"edited (version {new_version}): {', '.join(clean)}",
+                viewer,
+                "update",
+                client_id,
+                f"edited (version {new_version}): {', '.join(clean)}",
             )
             return new_version
     except IntegrityError:  # another session took the MRN between the check and the write
