@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
@@ -69,6 +71,23 @@ def _progress() -> _Progress | None:
 def _close(progress: _Progress | None) -> None:
     if progress is not None:
         progress.close()
+
+
+@contextmanager
+def _writing_out(store: Store, progress: _Progress | None = None) -> Iterator[None]:
+    """An export or report: its errors end the command with their message (after the
+    progress bar), a closed pipe (`cm-tui export clients | head`) ends it quietly, and
+    the store is closed either way."""
+    try:
+        yield
+    except (InterchangeError, StoreError) as exc:
+        _close(progress)
+        fail(str(exc))
+    except BrokenPipeError:
+        sys.stderr.close()
+        sys.exit(0)
+    finally:
+        store.close()
 
 
 # ---------------------------------------------------------------- import
@@ -296,7 +315,7 @@ def export_command(
         fail(str(exc))
     store = open_or_fail(opts.url())
     progress = _progress() if out is not None else None
-    try:
+    with _writing_out(store, progress):
         viewer, actor = acting_viewer(opts, store)
         if out is None:
             result = export.export_table(
@@ -314,14 +333,6 @@ def export_command(
                     destination=str(out),
                     progress=progress,
                 )
-    except (InterchangeError, StoreError) as exc:
-        _close(progress)
-        fail(str(exc))
-    except BrokenPipeError:  # `cm-tui export clients | head`
-        sys.stderr.close()
-        sys.exit(0)
-    finally:
-        store.close()
     _close(progress)
     message = f"Exported {result.rows:,} rows of {name} as {fmt} to {result.destination}."
     click.echo(message, err=out is None)
@@ -334,7 +345,7 @@ def _export_careplan(opts: Options, client: str, fmt: str, out: Path | None) -> 
     if fmt not in ("md", "html"):
         fail("a care plan exports as md or html.")
     store = open_or_fail(opts.url())
-    try:
+    with _writing_out(store):
         viewer, actor = acting_viewer(opts, store)
         if out is None:
             doc = export.export_careplan(
@@ -345,13 +356,6 @@ def _export_careplan(opts: Options, client: str, fmt: str, out: Path | None) -> 
                 doc = export.export_careplan(
                     store, client, fh, fmt=fmt, viewer=viewer, actor=actor, destination=str(out)
                 )
-    except (InterchangeError, StoreError) as exc:
-        fail(str(exc))
-    except BrokenPipeError:
-        sys.stderr.close()
-        sys.exit(0)
-    finally:
-        store.close()
     where = str(out) if out is not None else "standard output"
     click.echo(
         f"Exported the care plan of client {doc.client_id} ({doc.goals} goals, "
@@ -372,7 +376,7 @@ def _export_fhir(opts: Options, out: Path | None, transaction: bool, base_url: s
     store = open_or_fail(opts.url())
     progress = _progress() if out is not None else None
     kw: dict[str, Any] = {"base_url": base_url} if base_url else {}
-    try:
+    with _writing_out(store, progress):
         viewer, actor = acting_viewer(opts, store)
         if transaction:
             if out is None:
@@ -393,14 +397,6 @@ def _export_fhir(opts: Options, out: Path | None, transaction: bool, base_url: s
             result = fhir.export_bundles(
                 store, out, viewer=viewer, actor=actor, progress=progress, **kw
             )
-    except (InterchangeError, StoreError) as exc:
-        _close(progress)
-        fail(str(exc))
-    except BrokenPipeError:
-        sys.stderr.close()
-        sys.exit(0)
-    finally:
-        store.close()
     _close(progress)
     click.echo(
         f"Exported {result.clients:,} clients ({result.resources:,} FHIR resources) "
@@ -454,7 +450,7 @@ def report_command(
     except ValueError as exc:
         fail(str(exc))
     store = open_or_fail(opts.url())
-    try:
+    with _writing_out(store):
         viewer, actor = acting_viewer(opts, store)
         report = measures.program_report(store, month, viewer=viewer)
         listed = measures.ccm_clients(store, month, viewer=viewer) if with_clients else iter(())
@@ -488,12 +484,5 @@ def report_command(
                 + f"; scope: {report.scope}"
             ),
         )
-    except (InterchangeError, StoreError) as exc:
-        fail(str(exc))
-    except BrokenPipeError:
-        sys.stderr.close()
-        sys.exit(0)
-    finally:
-        store.close()
     if out is not None:
         click.echo(f"Programme report for {month.label} written to {out}.")
