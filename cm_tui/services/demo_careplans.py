@@ -407,41 +407,35 @@ def add_programme_states(
         n = max(2, len(candidates) // 40)
         chosen = (mine[:4] + others)[: 2 * n]
         flagged, in_outreach = chosen[:n], chosen[n:]
-        if flagged:
-            session.execute(
-                update(enr)
-                .where(enr.c.id == bindparam("eid"))
-                .values(
-                    outreach_status="unable_to_reach",
-                    outreach_attempts=3,
-                    outreach_started_on=bindparam("started"),
-                    unable_to_reach_at=bindparam("flagged"),
-                ),
-                [
-                    {
-                        "eid": eid,
-                        "started": (last_at - timedelta(days=9)).date(),
-                        "flagged": last_at,
-                    }
-                    for eid, _cm, last_at in flagged
-                ],
-            )
-        if in_outreach:
-            session.execute(
-                update(enr)
-                .where(enr.c.id == bindparam("eid"))
-                .values(
-                    outreach_status="in_progress",
-                    outreach_attempts=bindparam("attempts"),
-                    outreach_started_on=bindparam("started"),
-                ),
-                [
-                    {
-                        "eid": eid,
-                        "attempts": 1 + int(rng.random() * 2),
-                        "started": today - timedelta(days=1 + int(rng.random() * 6)),
-                    }
-                    for eid, _cm, _last in in_outreach
-                ],
-            )
+
+        def set_outreach(rows: list[dict[str, Any]], **values: Any) -> None:
+            """One UPDATE per row of ``rows`` (each with its enrolment ``eid``)."""
+            if rows:
+                session.execute(
+                    update(enr).where(enr.c.id == bindparam("eid")).values(**values), rows
+                )
+
+        set_outreach(
+            [
+                {"eid": eid, "started": (last_at - timedelta(days=9)).date(), "flagged": last_at}
+                for eid, _cm, last_at in flagged
+            ],
+            outreach_status="unable_to_reach",
+            outreach_attempts=3,
+            outreach_started_on=bindparam("started"),
+            unable_to_reach_at=bindparam("flagged"),
+        )
+        set_outreach(
+            [
+                {
+                    "eid": eid,
+                    "attempts": 1 + int(rng.random() * 2),
+                    "started": today - timedelta(days=1 + int(rng.random() * 6)),
+                }
+                for eid, _cm, _last in in_outreach
+            ],
+            outreach_status="in_progress",
+            outreach_attempts=bindparam("attempts"),
+            outreach_started_on=bindparam("started"),
+        )
         return len(in_outreach), len(flagged)
