@@ -160,7 +160,7 @@ async def test_goal_intervention_tagged_contact_progress_met(tmp_path: Path) -> 
         assert (note.goal_id, note.note) == (goal.id, "Walked half way to church with daughter")
         await pilot.press("m")
         await settle(pilot, lambda: _rows(db, Goal)[0].status == "met")
-        await settle(pilot, lambda: str(plan.query_one(DataTable).get_row_at(0)[4]) == "met")
+        await settle(pilot, lambda: str(plan.query_one(DataTable).get_row_at(0)[2]) == "met")
 
         # x asks first; n keeps the goal as it is.
         await pilot.press("a")  # reopen

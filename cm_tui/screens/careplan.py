@@ -121,7 +121,7 @@ class FieldsForm(BaseModal[Any]):
                         max_length=f.max_length,
                     )
                 if f.kind != "text":
-                    yield Static(Text(f.hint, style="dim"), id=f"echo-{f.id}", classes="echo")
+                    yield Static(id=f"echo-{f.id}", classes="echo")
             yield Static(id="cp-form-error", classes="error")
             yield Static(
                 Text("ctrl+s save · esc cancel · tab next field", style="dim"), id="cp-form-keys"
@@ -157,7 +157,7 @@ class FieldsForm(BaseModal[Any]):
         if error and event.value.strip():
             echo.update(literal(error, "bold red"))
         elif value is None:
-            echo.update(Text(f.hint, style="dim"))
+            echo.update("")
         elif isinstance(value, datetime):
             echo.update(Text.assemble(("→ ", "green"), (format_due(value, utcnow()), "bold green")))
         else:
@@ -283,21 +283,42 @@ class CarePlanScreen(BaseScreen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.sub_title = f"Care plan: {self.client_name}" if self.client_name else "Care plan"
+        self.sub_title = self.client_name or "Care plan"
         table = self.query_one("#cp-goals", DataTable)
         for title, key, width in (
             ("#", "n", 2),
-            ("In their words", "words", 34),
-            ("How we'll know", "measure", 24),
-            ("Target", "target", 11),
+            ("In their words", "words", 30),
             ("Status", "status", 7),
-            ("Last progress", "progress", 24),
+            ("Target", "target", 11),
+            ("How we'll know", "measure", 20),
+            ("Last progress", "progress", 20),
         ):
             table.add_column(title, key=key, width=width)
+        self._fit_columns()
         table.focus()
         self.query_one("#cp-what-matters", Static).border_title = "What matters to me"
         self.query_one("#cp-plan", Static).update(Text("Loading…", style="dim"))
         self.reload()
+
+    def on_resize(self) -> None:
+        self._fit_columns()
+
+    def _fit_columns(self) -> None:
+        """Words, measure and progress share what the fixed columns leave."""
+        table = self.query_one("#cp-goals", DataTable)
+        cols = {str(c.key.value): c for c in table.columns.values()}
+        if len(cols) < 6:
+            return
+        fixed = 2 + 7 + 11 + 2 * table.cell_padding * len(cols) + 2
+        room = max(48, self.size.width - fixed)
+        widths = {"words": room * 45 // 100, "measure": room * 27 // 100}
+        widths["progress"] = room - widths["words"] - widths["measure"]
+        for key, width in widths.items():
+            col = cols[key]
+            if col.width != width:
+                col.width = width
+                col.auto_width = False
+        table.refresh(layout=True)
 
     # ------------------------------------------------------------ loading
 
@@ -357,9 +378,9 @@ class CarePlanScreen(BaseScreen[None]):
             table.add_row(
                 Text(str(n)),
                 literal(g.client_words, one_line=True),
-                literal(g.measurable or "—", one_line=True),
-                Text(format_day(g.target_date)[4:] if g.target_date else "—"),
                 literal(label(g.status), STATUS_STYLE.get(g.status, "")),
+                Text(format_day(g.target_date)[4:] if g.target_date else "—"),
+                literal(g.measurable or "—", one_line=True),
                 last,
                 key=str(g.id),
             )

@@ -357,12 +357,13 @@ class ClientScreen(BaseScreen[None]):
         for n, g in enumerate(panel.goals, 1):
             line = Text.assemble(
                 f"  {n}. ",
-                literal(label(g.status), GOAL_STYLE.get(g.status, "")),
+                literal(f"{label(g.status):<7}", GOAL_STYLE.get(g.status, "")),
                 "  ",
                 literal(g.client_words, one_line=True),
             )
             if g.measurable:
-                line.append_text(literal(f" — {g.measurable}", "dim", one_line=True))
+                line.append(" — ", style="dim")
+                line.append_text(literal(g.measurable, "dim", one_line=True))
             line.no_wrap = True
             line.overflow = "ellipsis"
             lines.append(line)

@@ -63,14 +63,14 @@ PARTY_CHOICES = [
 DIRECTION_CHOICES = [Choice("outbound", "outbound", "o"), Choice("inbound", "inbound", "i")]
 CALLBACK_CHOICES = [Choice("no", "no", "n"), Choice("yes", "yes, call back", "y")]
 NO_SERVICE = "none"
-SERVICE_CHOICES = [
+SERVICE_CHOICES = [  # short labels: the row fits 80 columns
     Choice(NO_SERVICE, "none", "n"),
-    Choice("education", "education", "e"),
+    Choice("education", "educ.", "e"),
     Choice("self_management", "self-mgmt", "s"),
-    Choice("care_coordination", "care coord", "c"),
+    Choice("care_coordination", "coord.", "c"),
     Choice("medication_reconciliation", "med rec", "m"),
-    Choice("social_work", "social work", "w"),
-    Choice("behavioural_health", "behavioural", "b"),
+    Choice("social_work", "social", "o"),
+    Choice("behavioural_health", "behav.", "b"),
 ]
 
 

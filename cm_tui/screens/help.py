@@ -29,7 +29,14 @@ EXTRA = {
     "Log contact": [
         ("a letter", "On a choice row: the underlined letter picks; ← → move"),
         ("enter", "In the note: a new line"),
+        ("1–9", "On the goals row: tag or untag a care-plan goal this contact worked on"),
     ],
+    "Care plan": [
+        ("↑ ↓", "Move between goals; the highlighted goal's work shows below"),
+        ("ctrl+s / esc", "In a form: save / cancel"),
+    ],
+    "Programmes": [("n / d", "Enrol / discharge the highlighted enrolment")],
+    "Unable to reach": [("↑ ↓", "Move between flagged clients")],
 }
 
 

@@ -92,7 +92,7 @@ class EnrolForm(BaseModal[Enrolled | None]):
                         compact=True,
                         placeholder=hint,
                     )
-                yield Static(Text(hint, style="dim"), id=f"echo-{fid}", classes="echo")
+                yield Static(id=f"echo-{fid}", classes="echo")
             with Horizontal(classes="row"):
                 yield Label("Why", classes="field-label")
                 yield SafeInput(
@@ -262,11 +262,11 @@ class ProgrammesModal(BaseModal[None]):
     def on_mount(self) -> None:
         table = self.query_one("#pg-list", DataTable)
         for title, width in (
-            ("Programme", 18),
-            ("Start", 11),
-            ("End", 11),
-            ("Outreach", 22),
-            ("Consent", 11),
+            ("Programme", 16),
+            ("Start", 10),
+            ("End", 10),
+            ("Outreach", 18),
+            ("Consent", 10),
         ):
             table.add_column(title, width=width)
         table.focus()
