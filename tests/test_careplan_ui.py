@@ -73,7 +73,8 @@ async def _open_rosa(pilot: Any) -> ClientScreen:
 
 
 async def _form(pilot: Any, key: str) -> FieldsForm:
-    await pilot.press(key)
+    if key:
+        await pilot.press(key)
     await settle(pilot, lambda: isinstance(pilot.app.screen, FieldsForm))
     return pilot.app.screen
 
@@ -255,3 +256,85 @@ async def test_three_failed_attempts_flag_unable_to_reach_for_the_supervisor(
         await pilot.press("k")  # acknowledge
         await settle(pilot, lambda: _rows(db, ProgramEnrollment)[0].reviewed_at is not None)
         await settle(pilot, lambda: utr.rows == [])
+
+
+async def test_barrier_revise_keeps_the_old_goal_and_discharge_needs_a_reason(
+    tmp_path: Path,
+) -> None:
+    db = tmp_path / "demo.db"
+    app = build_app(db)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await _open_rosa(pilot)
+        await pilot.press("p")
+        await settle(pilot, lambda: isinstance(app.screen, CarePlanScreen) and app.screen.panel)
+        plan = app.screen
+        await _form(pilot, "g")
+        await pilot.press(*"Keep my blood pressure down")
+        await _save_back(pilot, CarePlanScreen)
+        await settle(pilot, lambda: len(plan.panel.goals) == 1)
+
+        await _form(pilot, "b")
+        await pilot.press(*"No ride to the pharmacy")
+        await _save_back(pilot, CarePlanScreen)
+        await settle(
+            pilot, lambda: "No ride to the pharmacy" in shown(plan.query_one("#cp-goal-detail"))
+        )
+
+        form = await _form(pilot, "r")
+        words = form.query_one("#f-words", Input)
+        assert words.value == "Keep my blood pressure down"
+        words.value = "Keep my BP under 140 so I can babysit"
+        form.query_one("#f-why", Input).value = "She said what it is for"
+        await _save_back(pilot, CarePlanScreen)
+        await settle(pilot, lambda: len(_rows(db, Goal)) == 2)
+        old, new = _rows(db, Goal)
+        assert (old.status, new.status, new.revised_from_id) == ("revised", "active", old.id)
+        await settle(pilot, lambda: [g.id for g in plan.panel.goals] == [new.id])
+
+        # Escape with typed text asks first.
+        form = await _form(pilot, "g")
+        await pilot.press(*"half typed")
+        await pilot.press("escape")
+        await settle(pilot, lambda: app.screen.__class__.__name__ == "ConfirmDiscard")
+        await pilot.press("d")
+        await settle(pilot, lambda: isinstance(app.screen, CarePlanScreen))
+        assert len(_rows(db, Goal)) == 2
+
+        await pilot.press("escape")
+        await settle(pilot, lambda: isinstance(app.screen, ClientScreen))
+        await pilot.press("E")
+        await settle(pilot, lambda: isinstance(app.screen, ProgrammesModal))
+        await pilot.press("n")
+        await settle(pilot, lambda: isinstance(app.screen, EnrolForm))
+        await pilot.press("ctrl+s")  # CCM from today
+        await settle(pilot, lambda: isinstance(app.screen, ProgrammesModal) and app.screen.rows)
+        await pilot.press("d")
+        form = await _form(pilot, "")  # already open
+        await pilot.press("ctrl+s")  # no reason: refused
+        await settle(pilot)
+        assert "required" in shown(form.query_one("#cp-form-error", Static))
+        await pilot.press(*"Moved out of state")
+        await _save_back(pilot, ProgrammesModal)
+    [row] = _rows(db, ProgramEnrollment)
+    assert row.exit_reason == "Moved out of state" and row.end_on is not None
+
+
+def test_app_start_applies_the_configured_business_days(tmp_path: Path) -> None:
+    before = programmes.default_calendar()
+    try:
+        holiday = {"business_days": {"holidays": ["2026-11-20"]}}
+        build_app(tmp_path / "demo.db").store.close()
+        app = make_app(
+            db_url(tmp_path / "demo.db"),
+            demo=True,
+            user="ann",
+            settings=Settings(idle_lock_minutes=0, extra=holiday),
+        )
+        app.store.close()
+        cal = programmes.default_calendar()
+        assert date(2026, 11, 20) in cal.extra
+        # Friday the 20th off: 2 business days after Thursday the 19th is Tuesday.
+        contact_due, _ = programmes.tcm_deadlines(date(2026, 11, 19), "moderate")
+        assert contact_due.astimezone().date() == date(2026, 11, 24)
+    finally:
+        programmes.set_default_calendar(before)
