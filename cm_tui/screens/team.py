@@ -392,16 +392,16 @@ class UnableToReachScreen(BaseScreen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.sub_title = "Unable to reach: waiting for review"
+        self.sub_title = "oldest flag first"
         table = self.query_one("#utr", DataTable)
         for title, width in (
-            ("Client", 24),
-            ("Programme", 12),
+            ("Client", 20),
+            ("Programme", 10),
             ("Tries", 5),
-            ("Flagged", 9),
-            ("Care manager", 16),
-            ("Phone", 15),
+            ("Flagged", 8),
+            ("Phone", 14),
             ("Prefers", 9),
+            ("Care manager", 16),
         ):
             table.add_column(title, width=width)
         table.focus()
@@ -426,9 +426,9 @@ class UnableToReachScreen(BaseScreen[None]):
                 literal(r.programme, one_line=True),
                 Text(str(r.attempts), justify="right"),
                 Text(relative_age(r.flagged_at, now)),
-                literal(r.care_manager or "—", one_line=True),
                 literal(r.phone or "—", one_line=True),
                 literal(label(r.preferred_contact)),
+                literal(r.care_manager or "—", one_line=True),
                 key=str(r.enrollment_id),
             )
         spot.restore(table)
