@@ -138,6 +138,7 @@ async def test_defaults_follow_the_clients_preferred_method(tmp_path: Path) -> N
             "party": "client",
             "direction": "outbound",
             "callback": "no",
+            "service": "none",
         }
 
 
@@ -148,7 +149,7 @@ async def test_single_keys_pick_choices_and_tab_reaches_every_field(tmp_path: Pa
         await _on_caseload(pilot)
         form = await _open_form(pilot)
         order = []
-        for _ in range(8):
+        for _ in range(9):
             order.append(app.focused.id)
             await pilot.press("tab")
         assert order == [
@@ -160,9 +161,10 @@ async def test_single_keys_pick_choices_and_tab_reaches_every_field(tmp_path: Pa
             "method",
             "party",
             "direction",
+            "service",
         ]
         assert app.focused.id == "note"  # round again (callback is hidden for outbound)
-        await pilot.press("shift+tab", "shift+tab", "shift+tab", "shift+tab")
+        await pilot.press("shift+tab", "shift+tab", "shift+tab", "shift+tab", "shift+tab")
         assert app.focused.id == "outcome"
         await pilot.press("l", "tab", "i", "tab", "g", "tab")  # left message, in person, caregiver
         await pilot.press("c")  # not an option of "direction": swallowed, no caseload jump

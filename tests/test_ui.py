@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from sqlmodel import select
-from textual.widgets import DataTable, Input, Select, Static
+from textual.widgets import DataTable, Input, Select, Static, Tabs
 from textual.worker import WorkerCancelled
 
 from cm_tui.app import CmTuiApp, make_app
@@ -43,8 +43,25 @@ async def settle(pilot: Any, until: Any = None, tries: int = 50) -> None:
         if until is None or until():
             # Let animations end (a tab's underline slides) so what is drawn is final.
             await pilot.wait_for_scheduled_animations()
+            await _underlines_to_final_place(pilot)
             return
     raise AssertionError("the app did not reach the expected state")
+
+
+async def _underlines_to_final_place(pilot: Any) -> None:
+    """Put every tab strip's underline under its active tab as laid out now.
+
+    A tab relabelled with its count ("Overdue" -> "Overdue 2") has its underline
+    measured in a callback after the next refresh; a screenshot taken before that
+    callback shows the old width. Asking the strip to re-measure once everything
+    has settled, and letting two refreshes pass, makes what is drawn final.
+    """
+    strips = list(pilot.app.screen.query(Tabs))
+    for tabs in strips:
+        tabs._highlight_active(animate=False)
+    if strips:
+        await pilot.pause()
+        await pilot.pause()
 
 
 def shown(widget: Static) -> str:

@@ -187,8 +187,8 @@ class TeamScreen(BaseScreen[None]):
             cells = [Text("") for _ in self.columns]
             cells[0] = Text("(unassigned)", style="italic yellow")
             keys = [k for _, k, _ in self.columns]
-            spot = keys.index("open") if "open" in keys else keys.index("overdue")
-            cells[spot] = Text(f"{self.unassigned:,} open", style="bold yellow")
+            column = keys.index("open") if "open" in keys else keys.index("overdue")
+            cells[column] = Text(f"{self.unassigned:,} open", style="bold yellow")
             table.add_row(*cells, key=UNASSIGNED)
         spot.restore(table)
         self._update_summary()

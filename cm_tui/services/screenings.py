@@ -629,7 +629,7 @@ def _apply(
                         Need.domain == p.need_domain,
                         col(Need.status).in_(OPEN_NEED_STATUSES),
                     )
-                    .order_by(col(Need.opened_at))
+                    .order_by(col(Need.opened_at), col(Need.id))
                     .limit(1)
                 ).first()
                 if existing is not None:

@@ -370,13 +370,13 @@ def client_brief(session: Session, viewer: Viewer, client_id: int) -> ClientBrie
         select(FollowUp, assignee.display_name)
         .join(assignee, col(assignee.id) == col(FollowUp.assignee_id), isouter=True)
         .where(FollowUp.client_id == client_id, FollowUp.status == "open")
-        .order_by(col(FollowUp.due_at))
+        .order_by(col(FollowUp.due_at), col(FollowUp.id))
         .limit(20)
     ).all()
     needs = session.exec(
         select(Need)
         .where(Need.client_id == client_id, col(Need.status).in_(OPEN_NEED_STATUSES))
-        .order_by(col(Need.opened_at))
+        .order_by(col(Need.opened_at), col(Need.id))
         .limit(20)
     ).all()
     need_lines = []
@@ -385,7 +385,7 @@ def client_brief(session: Session, viewer: Viewer, client_id: int) -> ClientBrie
             select(Resource.name, Referral.status)
             .join(Resource, col(Resource.id) == Referral.resource_id, isouter=True)
             .where(Referral.need_id == need.id)
-            .order_by(col(Referral.sent_at))
+            .order_by(col(Referral.sent_at), col(Referral.id))
             .limit(10)
         ).all()
         need_lines.append(
@@ -400,7 +400,7 @@ def client_brief(session: Session, viewer: Viewer, client_id: int) -> ClientBrie
     screenings = session.exec(
         select(Screening)
         .where(Screening.client_id == client_id)
-        .order_by(col(Screening.started_at).desc())
+        .order_by(col(Screening.started_at).desc(), col(Screening.id).desc())
         .limit(10)
     ).all()
     count = session.execute(
