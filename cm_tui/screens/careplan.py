@@ -4,6 +4,9 @@ and under the highlighted goal what the team will do and what might get in the w
 Keyboard-first: ``g`` adds a goal, ``i`` an intervention to the highlighted goal,
 ``b`` a barrier, ``p`` a progress note (one key), ``m`` marks the goal met, ``x`` not
 met (asks first), ``a`` opens it again, ``r`` revises it (the old goal is kept).
+``d`` picks one of the goal's open interventions (marked done; ``u`` undoes) or
+barriers (resolved, after asking) with 1-9; ``h`` shows the goal's progress notes,
+newest first, older ones a page at a time.
 Every change runs in a worker; a refused change keeps the form open with one line
 saying why. Stored text is shown literally.
 """
@@ -27,7 +30,14 @@ from cm_tui.dates import format_due, local_date, parse_date, parse_due
 from cm_tui.screens.base import BaseModal, BaseScreen, describe_error
 from cm_tui.screens.confirm import ConfirmDiscard
 from cm_tui.services import careplans
-from cm_tui.services.careplans import CarePlanError, GoalRow, PlanPanel
+from cm_tui.services.careplans import (
+    BarrierRow,
+    CarePlanError,
+    GoalRow,
+    InterventionRow,
+    PlanPanel,
+    ProgressRow,
+)
 from cm_tui.services.clients import NotAllowed
 from cm_tui.store.types import utcnow
 from cm_tui.store.vocab import label
@@ -36,6 +46,8 @@ from cm_tui.widgets.list_table import ListTable
 from cm_tui.widgets.safe import SafeInput, literal
 
 GOAL_LIMIT = 40
+PROGRESS_PAGE = 20
+PICK_MAX = 9
 STATUS_STYLE = {"active": "bold", "met": "green", "not_met": "yellow", "revised": "dim"}
 TARGET_HINT = "optional — +3m, dec 1, 2027-03-01"
 FOLLOWUP_HINT = "optional — tomorrow, +2w, next tue 10am"
@@ -248,6 +260,170 @@ class YesNo(BaseModal[bool]):
         self.dismiss(yes)
 
 
+class PickItem(BaseModal[InterventionRow | BarrierRow | None]):
+    """The highlighted goal's open interventions and barriers, numbered 1-9; a
+    number key (or enter on the highlighted line) picks, escape cancels."""
+
+    CSS_PATH = "careplan.tcss"
+    BINDINGS = [
+        Binding("escape", "pick(0)", "Cancel"),
+        *(Binding(str(n), f"pick({n})", show=False) for n in range(1, PICK_MAX + 1)),
+        Binding("up", "move(-1)", show=False),
+        Binding("down", "move(1)", show=False),
+        Binding("enter", "pick_highlighted", show=False),
+    ]
+
+    def __init__(self, goal: GoalRow, items: Sequence[InterventionRow | BarrierRow]) -> None:
+        super().__init__()
+        self.goal = goal
+        self.items = list(items)[:PICK_MAX]
+        self.cursor = 0
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="cp-pick"):
+            yield Static(
+                Text.assemble(
+                    ("Done or resolved — ", "bold"), literal(self.goal.client_words, one_line=True)
+                ),
+                id="cp-pick-title",
+            )
+            yield Static(id="cp-pick-items")
+            yield Static(
+                Text(
+                    "1-9 pick · intervention: marked done · barrier: resolved (asks) · esc cancel",
+                    style="dim",
+                ),
+                id="cp-pick-keys",
+            )
+
+    def on_mount(self) -> None:
+        self._paint()
+
+    def _paint(self) -> None:
+        lines: list[Text] = []
+        for n, item in enumerate(self.items, 1):
+            if isinstance(item, InterventionRow):
+                kind = Text("We'll do  ", style="cyan")
+                what = literal(item.description, one_line=True)
+                if item.owner_name:
+                    what.append_text(literal(f" — {item.owner_name}", "dim", one_line=True))
+            else:
+                whole = " (whole plan)" if item.goal_id is None else ""
+                kind = Text("Barrier   ", style="yellow")
+                what = Text.assemble(literal(item.description, one_line=True), (whole, "dim"))
+            line = Text.assemble((f"{n} ", "bold"), kind, what)
+            line.no_wrap = True
+            line.overflow = "ellipsis"
+            if n - 1 == self.cursor:
+                line.stylize("reverse")
+            lines.append(line)
+        self.query_one("#cp-pick-items", Static).update(Group(*lines))
+
+    def action_move(self, step: int) -> None:
+        if self.items:
+            self.cursor = (self.cursor + step) % len(self.items)
+            self._paint()
+
+    def action_pick_highlighted(self) -> None:
+        self.action_pick(self.cursor + 1)
+
+    def action_pick(self, n: int) -> None:
+        if n == 0:
+            self.dismiss(None)
+        elif 1 <= n <= len(self.items):
+            self.dismiss(self.items[n - 1])
+
+
+class ProgressNotes(BaseModal[None]):
+    """A goal's progress notes, newest first, ``PROGRESS_PAGE`` at a time; ``h``
+    (or pgdn at the end) loads the next older page (keyset on (at, id))."""
+
+    CSS_PATH = "careplan.tcss"
+    BINDINGS = [
+        Binding("escape", "dismiss", "Close"),
+        Binding("h", "older", "Older notes"),
+    ]
+
+    def __init__(self, goal: GoalRow) -> None:
+        super().__init__()
+        self.goal = goal
+        self.notes: list[ProgressRow] = []
+        self.more = True
+        self._loading = False
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="cp-notes"):
+            yield Static(
+                Text.assemble(
+                    ("Progress notes — ", "bold"), literal(self.goal.client_words, one_line=True)
+                ),
+                id="cp-notes-title",
+            )
+            yield VerticalScroll(Static(id="cp-notes-list"), id="cp-notes-scroll")
+            yield Static(id="cp-notes-keys")
+
+    def on_mount(self) -> None:
+        self.query_one("#cp-notes-scroll").focus()
+        self.action_older()
+
+    def action_older(self) -> None:
+        if self._loading or not self.more:
+            if not self.more:
+                self.notify("No older progress notes.", timeout=2)
+            return
+        self._loading = True
+        self._keys("Loading…")
+        last = self.notes[-1] if self.notes else None
+        self._fetch(None if last is None else (last.at, last.id))
+
+    @work(thread=True, exclusive=True, group="cp-notes", exit_on_error=False)
+    def _fetch(self, before: tuple[datetime, int] | None) -> None:
+        try:
+            rows = careplans.progress_page(
+                self.app.store,
+                self.app.viewer,
+                self.goal.id,
+                before=before,
+                limit=PROGRESS_PAGE + 1,
+            )
+        except (CarePlanError, NotAllowed) as exc:
+            self.app.call_from_thread(self._failed, str(exc))
+            return
+        self.app.call_from_thread(self._got, rows)
+
+    def _failed(self, message: str) -> None:
+        self._loading = False
+        self._keys(f"Not loaded: {message}", error=True)
+
+    def _got(self, rows: list[ProgressRow]) -> None:
+        self._loading = False
+        self.more = len(rows) > PROGRESS_PAGE
+        self.notes.extend(rows[:PROGRESS_PAGE])
+        now = utcnow()
+        lines: list[Text] = []
+        for note in self.notes:
+            head = Text.assemble(
+                (format_day(local_date(note.at)), "bold"), " · ", cells.ago(note.at, now)
+            )
+            if note.user_name:
+                head.append_text(literal(f" · {note.user_name}", "dim"))
+            lines.append(head)
+            lines.append(Text.assemble("  ", literal(note.note)))
+        if not lines:
+            lines.append(Text("No progress notes yet — p adds one.", style="dim"))
+        self.query_one("#cp-notes-list", Static).update(Group(*lines))
+        self._keys("")
+
+    def _keys(self, message: str, *, error: bool = False) -> None:
+        if message:
+            text = literal(message, "bold red" if error else "bold")
+        else:
+            shown = f"{len(self.notes)} shown"
+            more = " · h older notes" if self.more else " · that is all"
+            text = Text(f"{shown}{more} · ↑ ↓ scroll · esc close", style="dim")
+        self.query_one("#cp-notes-keys", Static).update(text)
+
+
 # ---------------------------------------------------------------- the screen
 
 
@@ -262,6 +438,9 @@ class CarePlanScreen(BaseScreen[None]):
         Binding("p", "progress", "Progress note"),
         Binding("m", "met", "Met"),
         Binding("x", "not_met", "Not met"),
+        Binding("d", "pick_done", "Done/resolve"),
+        Binding("h", "history", "Progress notes"),
+        Binding("u", "undo_done", "Undo done", show=False),
         Binding("a", "reopen", "Reopen goal", show=False),
         Binding("r", "revise", "Revise goal", show=False),
     ]
@@ -272,6 +451,7 @@ class CarePlanScreen(BaseScreen[None]):
         self.client_name = client_name
         self.panel: PlanPanel | None = None
         self._select_goal: int | None = None
+        self._undo: InterventionRow | None = None
 
     def compose(self) -> ComposeResult:
         yield Header(show_clock=self.app.show_clock)
@@ -628,6 +808,89 @@ class CarePlanScreen(BaseScreen[None]):
         self.app.call_from_thread(self.notify, done, timeout=3)
         self.app.call_from_thread(self.reload, goal.id)
 
+    def _open_items(self, goal: GoalRow) -> list[InterventionRow | BarrierRow]:
+        panel = self.panel
+        if panel is None:
+            return []
+        items: list[InterventionRow | BarrierRow] = [
+            i for i in panel.interventions if i.goal_id == goal.id and i.status == "active"
+        ]
+        items.extend(
+            b for b in panel.barriers if b.goal_id in (goal.id, None) and b.status == "open"
+        )
+        return items
+
+    def action_pick_done(self) -> None:
+        goal = self._goal_or_say(open_only=False)
+        if goal is None:
+            return
+        items = self._open_items(goal)
+        if not items:
+            self.notify("Nothing open on this goal: i adds an intervention, b a barrier.")
+            return
+        if len(items) > PICK_MAX:
+            self.notify(f"Showing the first {PICK_MAX} open items.", timeout=3)
+
+        def picked(item: InterventionRow | BarrierRow | None) -> None:
+            if isinstance(item, InterventionRow):
+                self._intervention_status(item, "done")
+            elif isinstance(item, BarrierRow):
+                self._ask_resolve(item)
+
+        self.app.push_screen(PickItem(goal, items), picked)
+
+    def _ask_resolve(self, barrier: BarrierRow) -> None:
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self._resolve(barrier)
+
+        question = Text.assemble(
+            ("Resolve this barrier? ", "bold"), literal(barrier.description, one_line=True)
+        )
+        self.app.push_screen(YesNo(question, "It leaves the plan (kept as history)."), answered)
+
+    @work(thread=True, group="careplan-change", exit_on_error=False)
+    def _resolve(self, barrier: BarrierRow) -> None:
+        try:
+            careplans.resolve_barrier(self.app.store, self.app.viewer, barrier.id)
+        except (CarePlanError, NotAllowed) as exc:
+            self.app.call_from_thread(self.notify, f"Not resolved: {exc}", severity="error")
+            self.app.call_from_thread(self.reload)
+            return
+        self.app.call_from_thread(self.notify, "Barrier resolved.", timeout=3)
+        self.app.call_from_thread(self.reload)
+
+    @work(thread=True, group="careplan-change", exit_on_error=False)
+    def _intervention_status(self, iv: InterventionRow, status: str) -> None:
+        try:
+            row = careplans.set_intervention_status(self.app.store, self.app.viewer, iv.id, status)
+        except (CarePlanError, NotAllowed) as exc:
+            self.app.call_from_thread(self.notify, f"Not changed: {exc}", severity="error")
+            self.app.call_from_thread(self.reload)
+            return
+        self.app.call_from_thread(self._status_changed, row)
+
+    def _status_changed(self, row: InterventionRow) -> None:
+        if row.status == "done":
+            self._undo = row
+            self.notify("Intervention done. u undoes.", timeout=5)
+        else:
+            self._undo = None
+            self.notify("Intervention open again.", timeout=3)
+        self.reload(select_goal=row.goal_id)
+
+    def action_undo_done(self) -> None:
+        if self._undo is None:
+            self.notify("Nothing to undo: u reopens the intervention just marked done.")
+            return
+        iv, self._undo = self._undo, None
+        self._intervention_status(iv, "active")
+
+    def action_history(self) -> None:
+        goal = self._goal_or_say(open_only=False)
+        if goal is not None:
+            self.app.push_screen(ProgressNotes(goal))
+
     def action_back(self) -> None:
         self.dismiss(None)
 
@@ -650,6 +913,21 @@ class CarePlanScreen(BaseScreen[None]):
             SystemCommand("Goal met", "Mark the highlighted goal met (m)", self.action_met),
             SystemCommand(
                 "Goal not met", "Mark the highlighted goal not met (x)", self.action_not_met
+            ),
+            SystemCommand(
+                "Intervention done / resolve barrier",
+                "Pick one of the highlighted goal's open items with 1-9 (d)",
+                self.action_pick_done,
+            ),
+            SystemCommand(
+                "Undo intervention done",
+                "Open the intervention just marked done again (u)",
+                self.action_undo_done,
+            ),
+            SystemCommand(
+                "Progress notes",
+                "The highlighted goal's notes, older ones a page at a time (h)",
+                self.action_history,
             ),
             SystemCommand(
                 "Reopen goal", "Open a met or not-met goal again (a)", self.action_reopen
