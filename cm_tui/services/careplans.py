@@ -293,19 +293,6 @@ def _plan_of(session: Session, goal: Goal) -> CarePlan:
     return plan
 
 
-def _record(
-    session: Session, viewer: Viewer, action: str, entity: str, entity_id: int | None, detail: str
-) -> None:
-    audit.record(
-        session,
-        action=action,
-        user_id=viewer.id,
-        entity=entity,
-        entity_id=entity_id,
-        detail=detail,
-    )
-
-
 def _active(session: Session, client_id: int) -> CarePlan | None:
     return session.exec(
         select(CarePlan).where(CarePlan.client_id == client_id, CarePlan.status == "active")
@@ -330,7 +317,9 @@ def _ensure_plan(session: Session, viewer: Viewer, client_id: int) -> CarePlan:
     plan = CarePlan(client_id=client_id, created_by_id=viewer.id, created_at=now, updated_at=now)
     session.add(plan)
     session.flush()
-    _record(session, viewer, "create", "care_plan", plan.id, f"client {client_id}: care plan")
+    audit.record_by(
+        session, viewer, "create", "care_plan", plan.id, f"client {client_id}: care plan"
+    )
     return plan
 
 
@@ -409,14 +398,8 @@ def _on_plan(
 def _record_plan_view(
     session: Session, viewer: Viewer, client_id: int, plan: CarePlan | None, what: str
 ) -> None:
-    _record(
-        session,
-        viewer,
-        "view",
-        "care_plan",
-        plan.id if plan else None,
-        f"client {client_id}: {what}",
-    )
+    detail = f"client {client_id}: {what}"
+    audit.record_by(session, viewer, "view", "care_plan", plan.id if plan else None, detail)
 
 
 # ---------------------------------------------------------------- row builders
@@ -628,15 +611,10 @@ def new_plan(
                 )
             )
         session.flush()
-        _record(
-            session,
-            viewer,
-            "create",
-            "care_plan",
-            plan.id,
-            f"client {client_id}: new care plan"
-            + (f", supersedes plan {old.id} ({len(carried)} goals carried over)" if old else ""),
+        detail = f"client {client_id}: new care plan" + (
+            f", supersedes plan {old.id} ({len(carried)} goals carried over)" if old else ""
         )
+        audit.record_by(session, viewer, "create", "care_plan", plan.id, detail)
         return _plan_info(session, plan)
 
 
@@ -654,7 +632,7 @@ def close_plan(store: Store, viewer: Viewer, plan_id: int) -> PlanInfo:
         plan.version += 1
         session.add(plan)
         session.flush()
-        _record(session, viewer, "update", "care_plan", plan_id, "closed")
+        audit.record_by(session, viewer, "update", "care_plan", plan_id, "closed")
         return _plan_info(session, plan)
 
 
@@ -679,7 +657,9 @@ def plan_history(
                 before,
             )
         ).all()
-        _record(session, viewer, "view", "care_plan", None, f"client {client_id}: plan history")
+        audit.record_by(
+            session, viewer, "view", "care_plan", None, f"client {client_id}: plan history"
+        )
         return [_plan_info(session, p) for p in plans]
 
 
@@ -723,7 +703,9 @@ def add_goal(
         session.add(goal)
         session.flush()
         _touch(session, plan.id)
-        _record(session, viewer, "create", "goal", goal.id, f"client {client_id}: plan {plan.id}")
+        audit.record_by(
+            session, viewer, "create", "goal", goal.id, f"client {client_id}: plan {plan.id}"
+        )
         return _goal_row(session, goal)
 
 
@@ -747,7 +729,7 @@ def edit_goal(
             raise CarePlanError(f"This goal is {label(goal.status)}; only an open goal is edited.")
         _bump_goal(session, goal, client_words=words, measurable=measure, target_date=target_date)
         _touch(session, goal.care_plan_id)
-        _record(session, viewer, "update", "goal", goal_id, "edited")
+        audit.record_by(session, viewer, "update", "goal", goal_id, "edited")
         return _goal_row(session, goal)
 
 
@@ -795,8 +777,10 @@ def revise_goal(
         session.flush()
         assert plan.id is not None
         _touch(session, plan.id)
-        _record(session, viewer, "update", "goal", goal_id, f"revised: replaced by goal {new.id}")
-        _record(session, viewer, "create", "goal", new.id, f"revision of goal {goal_id}")
+        audit.record_by(
+            session, viewer, "update", "goal", goal_id, f"revised: replaced by goal {new.id}"
+        )
+        audit.record_by(session, viewer, "create", "goal", new.id, f"revision of goal {goal_id}")
         return _goal_row(session, new)
 
 
@@ -828,14 +812,8 @@ def record_progress(
         session.flush()
         assert plan.id is not None
         _touch(session, plan.id)
-        _record(
-            session,
-            viewer,
-            "update",
-            "goal",
-            goal_id,
-            "progress noted" + (f" (contact {contact_id})" if contact_id else ""),
-        )
+        detail = "progress noted" + (f" (contact {contact_id})" if contact_id else "")
+        audit.record_by(session, viewer, "update", "goal", goal_id, detail)
         return _progress_rows(session, [row])[0]
 
 
@@ -874,7 +852,7 @@ def set_goal_status(
         if why:
             session.add(GoalProgress(goal_id=goal_id, user_id=viewer.id, at=now, note=why))
         _touch(session, goal.care_plan_id)
-        _record(session, viewer, "update", "goal", goal_id, f"status {status}")
+        audit.record_by(session, viewer, "update", "goal", goal_id, f"status {status}")
         return _goal_row(session, goal)
 
 
@@ -947,14 +925,8 @@ def add_intervention(
         session.add(row)
         session.flush()
         _touch(session, goal.care_plan_id)
-        _record(
-            session,
-            viewer,
-            "create",
-            "intervention",
-            row.id,
-            f"goal {goal_id}, owner user {owner}" + (f", follow-up {link}" if link else ""),
-        )
+        detail = f"goal {goal_id}, owner user {owner}" + (f", follow-up {link}" if link else "")
+        audit.record_by(session, viewer, "create", "intervention", row.id, detail)
         return _intervention_rows(session, [row])[0]
 
 
@@ -971,7 +943,9 @@ def set_intervention_status(
         row.status, row.updated_at = status, utcnow()
         session.add(row)
         session.flush()
-        _record(session, viewer, "update", "intervention", intervention_id, f"status {status}")
+        audit.record_by(
+            session, viewer, "update", "intervention", intervention_id, f"status {status}"
+        )
         return _intervention_rows(session, [row])[0]
 
 
@@ -1001,7 +975,7 @@ def add_barrier(
         session.add(row)
         session.flush()
         _touch(session, plan.id)
-        _record(session, viewer, "create", "barrier", row.id, f"client {client_id}")
+        audit.record_by(session, viewer, "create", "barrier", row.id, f"client {client_id}")
         return _barrier_row(row)
 
 
@@ -1013,7 +987,7 @@ def resolve_barrier(store: Store, viewer: Viewer, barrier_id: int) -> BarrierRow
         row.status, row.resolved_at = "resolved", utcnow()
         session.add(row)
         session.flush()
-        _record(session, viewer, "update", "barrier", barrier_id, "resolved")
+        audit.record_by(session, viewer, "update", "barrier", barrier_id, "resolved")
         return _barrier_row(row)
 
 
@@ -1104,7 +1078,7 @@ def goals_page(
         goals = session.exec(
             _goals_query(plan_id, open_only=open_only, after=after, limit=limit)
         ).all()
-        _record(session, viewer, "view", "care_plan", plan_id, f"client {client_id}: goals")
+        audit.record_by(session, viewer, "view", "care_plan", plan_id, f"client {client_id}: goals")
         return _goal_rows(session, goals)
 
 
@@ -1137,7 +1111,7 @@ def goal_detail(store: Store, viewer: Viewer, goal_id: int, *, limit: int = 20) 
         revised_to = session.exec(
             select(Goal.id).where(Goal.revised_from_id == goal_id).limit(1)
         ).first()
-        _record(session, viewer, "view", "goal", goal_id, "goal detail")
+        audit.record_by(session, viewer, "view", "goal", goal_id, "goal detail")
         return GoalDetail(
             _goal_rows(session, [goal])[0],
             _progress_rows(session, progress),
@@ -1171,7 +1145,7 @@ def progress_page(
     with store.write() as session:
         _goal(session, viewer, goal_id)
         rows = session.exec(_progress_query(goal_id, limit, before)).all()
-        _record(session, viewer, "view", "goal", goal_id, "progress notes")
+        audit.record_by(session, viewer, "view", "goal", goal_id, "progress notes")
         return _progress_rows(session, rows)
 
 

@@ -249,20 +249,6 @@ def _mrn_error(mrn: str) -> ClientError:
     return ClientError(f"MRN '{_short(mrn)}' already belongs to another client.", "mrn")
 
 
-def _audit(
-    session: Session, viewer: Viewer, action: str, client_id: int, detail: str | None
-) -> None:
-    """The audit event of a view or change of one client's record."""
-    audit.record(
-        session,
-        action=action,
-        user_id=viewer.id,
-        entity="client",
-        entity_id=client_id,
-        detail=detail,
-    )
-
-
 # ---------------------------------------------------------------- view
 
 
@@ -270,13 +256,8 @@ def view_client(store: Store, viewer: Viewer, client_id: int) -> ClientBrief:
     """The pre-call brief; the view is audited in the same transaction that reads it."""
     with store.write() as session:
         brief = client_brief(session, viewer, client_id)
-        _audit(
-            session,
-            viewer,
-            "view",
-            client_id,
-            None if brief is not None else "refused: outside this user's access",
-        )
+        detail = None if brief is not None else "refused: outside this user's access"
+        audit.record_by(session, viewer, "view", "client", client_id, detail)
     if brief is None:
         raise NotAllowed("You do not have access to this client's record.")
     return brief
@@ -299,7 +280,7 @@ def load_for_edit(store: Store, viewer: Viewer, client_id: int) -> EditableClien
     """The record as it is now, for an edit form (an audited view)."""
     with store.write() as session:
         client = _editable(session, viewer, client_id)
-        _audit(session, viewer, "view", client_id, "opened for editing")
+        audit.record_by(session, viewer, "view", "client", client_id, "opened for editing")
         return EditableClient(client_id, client.version, _values(client))
 
 
@@ -327,7 +308,9 @@ def create_client(store: Store, viewer: Viewer, fields: Mapping[str, Any]) -> in
             session.flush()
             assert client.id is not None
             added = ", ".join(sorted(k for k, v in values.items() if v))
-            _audit(session, viewer, "create", client.id, f"client added: {added}")
+            audit.record_by(
+                session, viewer, "create", "client", client.id, f"client added: {added}"
+            )
             return client.id
     except IntegrityError:  # another session took the MRN between the check and the insert
         if not values.get("mrn"):
@@ -504,13 +487,8 @@ def update_client(
             )
             if getattr(result, "rowcount", 1) != 1:  # saved by someone since the read
                 raise _conflict(session, client, base, clean)
-            _audit(
-                session,
-                viewer,
-                "update",
-                client_id,
-                f"edited (version {new_version}): {', '.join(clean)}",
-            )
+            detail = f"edited (version {new_version}): {', '.join(clean)}"
+            audit.record_by(session, viewer, "update", "client", client_id, detail)
             return new_version
     except IntegrityError:  # another session took the MRN between the check and the write
         if not clean.get("mrn"):

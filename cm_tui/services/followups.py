@@ -368,17 +368,6 @@ def _bump(session: Session, fu: FollowUp, **values: Any) -> int:
     return new_version
 
 
-def _record(session: Session, viewer: Viewer, action: str, fu_id: int | None, detail: str) -> None:
-    audit.record(
-        session,
-        action=action,
-        user_id=viewer.id,
-        entity="follow_up",
-        entity_id=fu_id,
-        detail=detail,
-    )
-
-
 # ---------------------------------------------------------------- create / edit
 
 
@@ -431,14 +420,10 @@ def create_followup(
         session.add(fu)
         session.flush()
         assert fu.id is not None
-        _record(
-            session,
-            viewer,
-            "create",
-            fu.id,
-            f"client {client_id}: {kind} due {due_at.isoformat()} for user {who}"
-            + (f", repeats {rule}" if rule else ""),
+        detail = f"client {client_id}: {kind} due {due_at.isoformat()} for user {who}" + (
+            f", repeats {rule}" if rule else ""
         )
+        audit.record_by(session, viewer, "create", "follow_up", fu.id, detail)
         return Created(fu.id, due_at, warnings)
 
 
@@ -474,7 +459,8 @@ def update_followup(
             priority=priority,
             recurrence=rule,
         )
-        _record(session, viewer, "update", followup_id, f"edited: {kind}, due {due_at.isoformat()}")
+        detail = f"edited: {kind}, due {due_at.isoformat()}"
+        audit.record_by(session, viewer, "update", "follow_up", followup_id, detail)
         return Changed(followup_id, new_version, due_at, fu.assignee_id)
 
 
@@ -550,13 +536,8 @@ def _complete_in(
     new_version = _bump(
         session, fu, status="done", completed_at=now, completed_contact_id=contact_id
     )
-    _record(
-        session,
-        viewer,
-        "update",
-        followup_id,
-        "completed" + (f" with contact {contact_id}" if contact_id else ""),
-    )
+    detail = "completed" + (f" with contact {contact_id}" if contact_id else "")
+    audit.record_by(session, viewer, "update", "follow_up", followup_id, detail)
     client_id, assignee_id, title, kind, priority, rule = snapshot
     next_id = next_due = None
     if rule:
@@ -583,13 +564,10 @@ def _complete_in(
             session.add(nxt)
             session.flush()
             next_id = nxt.id
-            _record(
-                session,
-                viewer,
-                "create",
-                next_id,
-                f"next occurrence of follow-up {followup_id} ({rule}) due {next_due.isoformat()}",
+            detail = (
+                f"next occurrence of follow-up {followup_id} ({rule}) due {next_due.isoformat()}"
             )
+            audit.record_by(session, viewer, "create", "follow_up", next_id, detail)
     return Completed(followup_id, new_version, contact_id, next_id, next_due)
 
 
@@ -621,13 +599,8 @@ def snooze_followup(
             raise FollowUpError(f"This follow-up is {fu.status}; only an open one can be snoozed.")
         before = fu.due_at
         new_version = _bump(session, fu, due_at=due, snoozed_until=due)
-        _record(
-            session,
-            viewer,
-            "update",
-            followup_id,
-            f"snoozed from {before.isoformat()} to {due.isoformat()}",
-        )
+        detail = f"snoozed from {before.isoformat()} to {due.isoformat()}"
+        audit.record_by(session, viewer, "update", "follow_up", followup_id, detail)
         return Changed(followup_id, new_version, due, fu.assignee_id)
 
 
@@ -663,13 +636,8 @@ def reassign_followup(
         target = _active_user(session, to_user_id)
         before = fu.assignee_id
         new_version = _bump(session, fu, assignee_id=to_user_id)
-        _record(
-            session,
-            viewer,
-            "update",
-            followup_id,
-            f"reassigned from user {before} to user {to_user_id}",
-        )
+        detail = f"reassigned from user {before} to user {to_user_id}"
+        audit.record_by(session, viewer, "update", "follow_up", followup_id, detail)
         return Changed(followup_id, new_version, fu.due_at, target.id)
 
 
@@ -710,13 +678,10 @@ def bulk_reassign(
             _bump(session, fu, assignee_id=to_user_id)
         summary = ", ".join(f"{n} from user {who}" for who, n in sources.items())
         ids = " ".join(str(i) for i in sorted(wanted))
-        _record(
-            session,
-            viewer,
-            "update",
-            None,
-            f"bulk reassign of {len(wanted)} follow-ups to user {to_user_id} ({summary}): {ids}",
+        detail = (
+            f"bulk reassign of {len(wanted)} follow-ups to user {to_user_id} ({summary}): {ids}"
         )
+        audit.record_by(session, viewer, "update", "follow_up", None, detail)
         return len(wanted)
 
 
@@ -729,7 +694,7 @@ def cancel_followup(store: Store, viewer: Viewer, followup_id: int, version: int
         if fu.status != "open":
             raise FollowUpError(f"This follow-up is already {fu.status}.")
         new_version = _bump(session, fu, status="cancelled")
-        _record(session, viewer, "update", followup_id, "cancelled")
+        audit.record_by(session, viewer, "update", "follow_up", followup_id, "cancelled")
         return Cancelled(followup_id, new_version)
 
 
@@ -739,5 +704,7 @@ def undo_cancel(store: Store, viewer: Viewer, followup_id: int, version: int) ->
         if fu.status != "cancelled":
             raise FollowUpError(f"This follow-up is {fu.status}, not cancelled.")
         new_version = _bump(session, fu, status="open")
-        _record(session, viewer, "update", followup_id, "cancel undone: open again")
+        audit.record_by(
+            session, viewer, "update", "follow_up", followup_id, "cancel undone: open again"
+        )
         return Changed(followup_id, new_version, fu.due_at, fu.assignee_id)

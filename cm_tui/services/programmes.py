@@ -370,19 +370,6 @@ def _row(e: ProgramEnrollment) -> EnrollmentRow:
     )
 
 
-def _record(
-    session: Session, viewer: Viewer, action: str, entity_id: int | None, detail: str
-) -> None:
-    audit.record(
-        session,
-        action=action,
-        user_id=viewer.id,
-        entity="enrollment",
-        entity_id=entity_id,
-        detail=detail,
-    )
-
-
 def _at(day: date, moment: time, zone: tzinfo) -> datetime:
     return datetime.combine(day, moment, tzinfo=zone).astimezone(UTC)
 
@@ -593,19 +580,16 @@ def enrol(
             made.append(fu_id)
         session.add(row)
         session.flush()
-        _record(
-            session,
-            viewer,
-            "create",
-            row.id,
+        detail = (
             f"client {client_id}: enrolled in {spec.name} from {start.isoformat()}"
             + (
                 f", discharged {discharge_on.isoformat()} ({complexity})"
                 if spec.tcm and discharge_on
                 else ""
             )
-            + (", outreach started" if row.outreach_status else ""),
+            + (", outreach started" if row.outreach_status else "")
         )
+        audit.record_by(session, viewer, "create", "enrollment", row.id, detail)
         return Enrolled(_row(row), made, warnings)
 
 
@@ -636,7 +620,9 @@ def discharge(
             row.outreach_next_at = None
         session.add(row)
         session.flush()
-        _record(session, viewer, "update", enrollment_id, f"discharged {end.isoformat()}")
+        audit.record_by(
+            session, viewer, "update", "enrollment", enrollment_id, f"discharged {end.isoformat()}"
+        )
         return _row(row)
 
 
@@ -667,7 +653,7 @@ def start_outreach(
     with store.write() as session:
         row = _enrollment(session, viewer, enrollment_id)
         _restart(store, session, viewer, row, now, cal, zone)
-        _record(session, viewer, "update", enrollment_id, "outreach started")
+        audit.record_by(session, viewer, "update", "enrollment", enrollment_id, "outreach started")
         return _row(row)
 
 
@@ -780,7 +766,7 @@ def on_contact_logged(
                 )
         session.add(row)
         session.flush()
-        _record(session, viewer, "update", row.id, detail)
+        audit.record_by(session, viewer, "update", "enrollment", row.id, detail)
         if done_fu is not None:
             _complete_at_commit(store, session, viewer, done_fu, contact_id)
         steps.append(
@@ -855,7 +841,8 @@ def review_unable_to_reach(
             row.exit_reason = "unable to reach" + (f": {text}" if text else "")
         session.add(row)
         session.flush()
-        _record(session, viewer, "update", enrollment_id, f"unable-to-reach reviewed: {decision}")
+        detail = f"unable-to-reach reviewed: {decision}"
+        audit.record_by(session, viewer, "update", "enrollment", enrollment_id, detail)
         return _row(row)
 
 
@@ -878,7 +865,9 @@ def enrollments(
                 col(ProgramEnrollment.id).desc(),
             ).limit(limit)
         ).all()
-        _record(session, viewer, "view", None, f"client {client_id}: enrolments")
+        audit.record_by(
+            session, viewer, "view", "enrollment", None, f"client {client_id}: enrolments"
+        )
         return [_row(r) for r in rows]
 
 
@@ -939,7 +928,9 @@ def unable_to_reach(
             )
             for e, c, cm in rows
         ]
-        _record(session, viewer, "view", None, f"unable-to-reach list: {len(out)} rows")
+        audit.record_by(
+            session, viewer, "view", "enrollment", None, f"unable-to-reach list: {len(out)} rows"
+        )
         return out
 
 

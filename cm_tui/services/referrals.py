@@ -157,14 +157,6 @@ def _need(session: Session, viewer: Viewer, need_id: int) -> tuple[Need, Client]
     return need, _client(session, viewer, need.client_id)
 
 
-def _record(
-    session: Session, viewer: Viewer, action: str, entity: str, eid: int | None, detail: str
-) -> None:
-    audit.record(
-        session, action=action, user_id=viewer.id, entity=entity, entity_id=eid, detail=detail
-    )
-
-
 def _first_name(client: Client) -> str:
     return client.preferred_name or client.given_name
 
@@ -293,14 +285,8 @@ def add_need(
         session.add(need)
         session.flush()
         assert need.id is not None
-        _record(
-            session,
-            viewer,
-            "create",
-            "need",
-            need.id,
-            f"{domain} need for client {client_id}, by hand",
-        )
+        detail = f"{domain} need for client {client_id}, by hand"
+        audit.record_by(session, viewer, "create", "need", need.id, detail)
         return need.id
 
 
@@ -353,15 +339,9 @@ def send_referral(
             session.add(need)
         session.flush()
         assert ref.id is not None
-        _record(
-            session,
-            viewer,
-            "create",
-            "referral",
-            ref.id,
-            f"{need.domain} need {need_id} referred to resource {resource_id} by {method}",
-        )
-        _record(session, viewer, "update", "need", need_id, f"status {need.status}")
+        detail = f"{need.domain} need {need_id} referred to resource {resource_id} by {method}"
+        audit.record_by(session, viewer, "create", "referral", ref.id, detail)
+        audit.record_by(session, viewer, "update", "need", need_id, f"status {need.status}")
         title = check_title(client, resource.name, need.domain)
         due = now + timedelta(days=check_days)
         created = followups.create_followup(
@@ -414,18 +394,12 @@ def update_referral(
         )
         if getattr(result, "rowcount", 1) != 1:
             raise ReferralError("Someone else changed this referral a moment ago; look again.")
-        _record(
-            session,
-            viewer,
-            "update",
-            "referral",
-            referral_id,
-            f"{old} -> {status}" + (f": {text}" if text else ""),
-        )
+        detail = f"{old} -> {status}" + (f": {text}" if text else "")
+        audit.record_by(session, viewer, "update", "referral", referral_id, detail)
         if status == "accepted" and need.status in ("identified", "referred"):
             need.status = "in_progress"
             session.add(need)
-            _record(session, viewer, "update", "need", need.id, "status in_progress")
+            audit.record_by(session, viewer, "update", "need", need.id, "status in_progress")
         still_open = session.exec(
             select(Referral.id).where(
                 Referral.need_id == ref.need_id,
@@ -461,4 +435,4 @@ def resolve_need(store: Store, viewer: Viewer, need_id: int, status: str = "reso
         need.status = status
         need.closed_at = utcnow()
         session.add(need)
-        _record(session, viewer, "update", "need", need_id, f"status {status}")
+        audit.record_by(session, viewer, "update", "need", need_id, f"status {status}")

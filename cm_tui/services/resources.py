@@ -258,13 +258,8 @@ def create_resource(store: Store, viewer: Viewer | None, data: ResourceInput) ->
         session.add(row)
         session.flush()
         assert row.id is not None
-        audit.record(
-            session,
-            action="create",
-            user_id=viewer.id if viewer else None,
-            entity="resource",
-            entity_id=row.id,
-            detail=f"resource: {', '.join(clean.domains)}",
+        audit.record_by(
+            session, viewer, "create", "resource", row.id, f"resource: {', '.join(clean.domains)}"
         )
         return row.id
 
@@ -282,14 +277,8 @@ def update_resource(
             raise ResourceError(f"Another resource is already called '{_short(clean.name)}'.")
         _apply(row, clean)
         session.add(row)
-        audit.record(
-            session,
-            action="update",
-            user_id=viewer.id if viewer else None,
-            entity="resource",
-            entity_id=resource_id,
-            detail=f"resource edited: {', '.join(clean.domains)}",
-        )
+        detail = f"resource edited: {', '.join(clean.domains)}"
+        audit.record_by(session, viewer, "update", "resource", resource_id, detail)
 
 
 # ---------------------------------------------------------------- CSV import
@@ -423,11 +412,11 @@ def import_resources(
             _apply(row, data)
             session.add(row)
         session.flush()
-        audit.record(
+        audit.record_by(
             session,
-            action="create",
-            user_id=viewer.id if viewer else None,
-            entity="resource",
+            viewer,
+            "create",
+            "resource",
             detail=f"imported {path.name}: {result.inserted} new, {result.updated} updated",
         )
     return result

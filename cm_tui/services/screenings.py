@@ -176,14 +176,8 @@ def subject(store: Store, viewer: Viewer, client_id: int) -> Subject:
     with store.write() as session:
         client = session.get(Client, client_id)
         allowed = client is not None and can_open(viewer, client)
-        audit.record(
-            session,
-            action="view",
-            user_id=viewer.id,
-            entity="client",
-            entity_id=client_id,
-            detail="screening" if allowed else "screening refused: outside this user's access",
-        )
+        detail = "screening" if allowed else "screening refused: outside this user's access"
+        audit.record_by(session, viewer, "view", "client", client_id, detail)
         found = _subject(session, client) if client is not None and allowed else None
     if found is None:  # refused after the block, so the refusal's audit event is committed
         raise NotAllowed("You do not have access to this client's record.")
@@ -346,13 +340,13 @@ def start(
             )
             session.add(screening)
             session.flush()
-            audit.record(
+            audit.record_by(
                 session,
-                action="create",
-                user_id=viewer.id,
-                entity="screening",
-                entity_id=screening.id,
-                detail=f"started {script.id} {script.version} for client {client_id}"
+                viewer,
+                "create",
+                "screening",
+                screening.id,
+                f"started {script.id} {script.version} for client {client_id}"
                 + ("; opt-out acknowledged" if acknowledge else ""),
             )
         else:
@@ -361,14 +355,7 @@ def start(
                 screening.opt_out_acknowledged = True
                 session.add(screening)
                 detail += "; opt-out acknowledged"
-            audit.record(
-                session,
-                action="update",
-                user_id=viewer.id,
-                entity="screening",
-                entity_id=screening.id,
-                detail=detail,
-            )
+            audit.record_by(session, viewer, "update", "screening", screening.id, detail)
         state = _state(session, viewer, screening, script)
         state.resumed = resumed
         return state
@@ -382,13 +369,8 @@ def acknowledge_opt_out(store: Store, viewer: Viewer, screening_id: int) -> None
             return
         screening.opt_out_acknowledged = True
         session.add(screening)
-        audit.record(
-            session,
-            action="update",
-            user_id=viewer.id,
-            entity="screening",
-            entity_id=screening_id,
-            detail="opt-out acknowledged",
+        audit.record_by(
+            session, viewer, "update", "screening", screening_id, "opt-out acknowledged"
         )
 
 
@@ -418,13 +400,9 @@ def decline_screening(store: Store, viewer: Viewer, client_id: int, script: Scri
         session.add(screening)
         session.flush()
         _drop_drafts(session, screening.id or 0)
-        audit.record(
-            session,
-            action="create" if created else "update",
-            user_id=viewer.id,
-            entity="screening",
-            entity_id=screening.id,
-            detail=f"{script.id}: the person declined the screening",
+        detail = f"{script.id}: the person declined the screening"
+        audit.record_by(
+            session, viewer, "create" if created else "update", "screening", screening.id, detail
         )
         return screening.id or 0
 
@@ -523,15 +501,10 @@ def save_answer(
         row.answered_at = utcnow()
         session.add(row)
         _save_draft(session, viewer, screening_id, position, answered=item_id)
-        audit.record(
-            session,
-            action="update",
-            user_id=viewer.id,
-            entity="screening",
-            entity_id=screening_id,
-            detail=f"{'changed' if existed else 'recorded'} {item_id}: "
-            + ("prefers not to answer" if declined else "answered"),
+        detail = f"{'changed' if existed else 'recorded'} {item_id}: " + (
+            "prefers not to answer" if declined else "answered"
         )
+        audit.record_by(session, viewer, "update", "screening", screening_id, detail)
 
 
 def go_back(store: Store, viewer: Viewer, screening_id: int, item_id: str) -> None:
@@ -610,15 +583,11 @@ def _apply(
         if not d.accept:
             entry["confirmed_skip"] = d.confirmed_skip
             log.append(entry)
-            audit.record(
-                session,
-                action="update",
-                user_id=viewer.id,
-                entity="screening",
-                entity_id=screening.id,
-                detail=f"proposal skipped{' (confirmed)' if d.confirmed_skip else ''}: "
-                f"{p.source} {p.trigger}",
+            detail = (
+                f"proposal skipped{' (confirmed)' if d.confirmed_skip else ''}: "
+                f"{p.source} {p.trigger}"
             )
+            audit.record_by(session, viewer, "update", "screening", screening.id, detail)
             continue
         if p.need_domain:
             if p.need_domain not in opened:
@@ -647,14 +616,8 @@ def _apply(
                     session.flush()
                     opened[p.need_domain] = need.id or 0
                     completion.need_ids.append(need.id or 0)
-                    audit.record(
-                        session,
-                        action="create",
-                        user_id=viewer.id,
-                        entity="need",
-                        entity_id=need.id,
-                        detail=f"{p.need_domain} from screening {screening.id}",
-                    )
+                    detail = f"{p.need_domain} from screening {screening.id}"
+                    audit.record_by(session, viewer, "create", "need", need.id, detail)
             entry["need_id"] = opened[p.need_domain]
         followup = FollowUp(
             client_id=screening.client_id,
@@ -673,15 +636,10 @@ def _apply(
         completion.followup_ids.append(followup.id or 0)
         entry["followup_id"] = followup.id
         log.append(entry)
-        audit.record(
-            session,
-            action="create",
-            user_id=viewer.id,
-            entity="follow_up",
-            entity_id=followup.id,
-            detail=f"{followup.priority} {followup.kind} from screening {screening.id}"
-            + (f" ({p.trigger} flag)" if p.source == "flag" else ""),
+        detail = f"{followup.priority} {followup.kind} from screening {screening.id}" + (
+            f" ({p.trigger} flag)" if p.source == "flag" else ""
         )
+        audit.record_by(session, viewer, "create", "follow_up", followup.id, detail)
     return log
 
 
@@ -734,14 +692,7 @@ def complete(
         if completion.pruned_items:
             pruned = ", ".join(sorted(completion.pruned_items))
             detail += f"; removed answers to skipped questions: {pruned}"
-        audit.record(
-            session,
-            action="update",
-            user_id=viewer.id,
-            entity="screening",
-            entity_id=screening_id,
-            detail=detail,
-        )
+        audit.record_by(session, viewer, "update", "screening", screening_id, detail)
         return completion
 
 

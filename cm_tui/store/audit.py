@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from sqlalchemy import text
 from sqlmodel import Session, col, select
 
+from cm_tui.store.access import Viewer
 from cm_tui.store.models import AuditEvent
 from cm_tui.store.types import utcnow
 
@@ -76,6 +77,28 @@ def record(
     session.add(event)
     session.flush()
     return event
+
+
+def record_by(
+    session: Session,
+    viewer: Viewer | None,
+    action: str,
+    entity: str,
+    entity_id: int | None = None,
+    detail: str | None = None,
+) -> AuditEvent:
+    """`record` for what a signed-in user did to one entity (the services' usual call).
+
+    With no viewer (a command-line run), the event names the OS user, as `record` does.
+    """
+    return record(
+        session,
+        action=action,
+        user_id=viewer.id if viewer is not None else None,
+        entity=entity,
+        entity_id=entity_id,
+        detail=detail,
+    )
 
 
 def os_user() -> str:
