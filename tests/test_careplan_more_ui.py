@@ -10,6 +10,7 @@ from typing import Any
 from textual.widgets import Static
 
 from cm_tui.screens.careplan import PROGRESS_PAGE, CarePlanScreen, PickItem, ProgressNotes, YesNo
+from cm_tui.screens.help import HelpScreen
 from cm_tui.services import careplans
 from cm_tui.store.models import Barrier, Intervention
 from tests.snapshot_app import NOW, build_app
@@ -125,3 +126,14 @@ async def test_h_pages_through_older_progress_notes(tmp_path: Path) -> None:
 
         await pilot.press("escape")
         await settle(pilot, lambda: isinstance(app.screen, CarePlanScreen))
+
+        # ? lists the new keys; the palette has them by name.
+        await pilot.press("question_mark")
+        await settle(pilot, lambda: isinstance(app.screen, HelpScreen))
+        keys = dict(app.screen.rows)
+        assert keys["d"] == "Done / resolve" and keys["u"] == "Undo intervention done"
+        assert keys["h"].startswith("Progress notes")
+        await pilot.press("escape")
+        await settle(pilot, lambda: isinstance(app.screen, CarePlanScreen))
+        names = {c.title for c in app.screen.screen_commands()}
+        assert {"Intervention done / resolve barrier", "Progress notes"} <= names

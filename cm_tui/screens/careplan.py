@@ -306,7 +306,8 @@ class PickItem(BaseModal[InterventionRow | BarrierRow | None]):
                 kind = Text("We'll do  ", style="cyan")
                 what = literal(item.description, one_line=True)
                 if item.owner_name:
-                    what.append_text(literal(f" — {item.owner_name}", "dim", one_line=True))
+                    what.append(" ")  # one_line strips the edges
+                    what.append_text(literal(f"— {item.owner_name}", "dim", one_line=True))
             else:
                 whole = " (whole plan)" if item.goal_id is None else ""
                 kind = Text("Barrier   ", style="yellow")
@@ -438,9 +439,9 @@ class CarePlanScreen(BaseScreen[None]):
         Binding("p", "progress", "Progress note"),
         Binding("m", "met", "Met"),
         Binding("x", "not_met", "Not met"),
-        Binding("d", "pick_done", "Done/resolve"),
-        Binding("h", "history", "Progress notes"),
-        Binding("u", "undo_done", "Undo done", show=False),
+        Binding("d", "pick_done", "Done / resolve"),
+        Binding("h", "history", "Progress notes, older a page at a time", show=False),
+        Binding("u", "undo_done", "Undo intervention done", show=False),
         Binding("a", "reopen", "Reopen goal", show=False),
         Binding("r", "revise", "Revise goal", show=False),
     ]
