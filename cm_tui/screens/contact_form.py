@@ -450,10 +450,7 @@ class ContactForm(DraftingModal[LoggedContact | None]):
             extra["goal_ids"] = sorted(tagged)
         if (service := self._value("service")) != NO_SERVICE:
             extra["service_type"] = service
-        self._saving = True
-        self._set_error("")
-        self.query_one("#form-keys", Static).update(Text("Saving…", style="bold"))
-        self._save(
+        self.submit(
             dict(
                 outcome=self._value("outcome"),
                 method=method,
@@ -466,22 +463,50 @@ class ContactForm(DraftingModal[LoggedContact | None]):
             )
         )
 
+    # ------------------------------------------------------------ the save hooks
+    #
+    # A form that saves differently (e.g. logs the contact and completes a follow-up
+    # in one transaction) overrides ``save_call`` and, to handle its own errors,
+    # ``save_refused``; it never needs the draft machinery underneath.
+
+    def save_call(self, values: dict[str, Any]) -> LoggedContact:
+        """Store the contact; runs in a worker thread, ordered against draft writes.
+
+        ``values`` are :func:`services.contacts.log_contact`'s keyword arguments.
+        Raise to refuse (nothing saved): :meth:`save_refused` hears about it.
+        """
+        app: Any = self.app
+        return contacts.log_contact(app.store, app.viewer, self.client.id, **values)
+
+    def save_refused(self, error: Exception, values: dict[str, Any]) -> None:
+        """The save raised ``error`` (nothing was stored): say so in the form, which
+        keeps the text (and its draft). ``values`` can be given to :meth:`submit` again."""
+        if isinstance(error, ContactError | NotAllowed):
+            self.show_not_saved(str(error))
+        else:
+            self.show_not_saved(describe_error(error))
+
+    def submit(self, values: dict[str, Any]) -> None:
+        """Save ``values`` in a worker (:meth:`save_call`); on success the form
+        dismisses with the result and its draft ends, else :meth:`save_refused`."""
+        self._saving = True
+        self._set_error("")
+        self.query_one("#form-keys", Static).update(Text("Saving…", style="bold"))
+        self._save(values)
+
     @work(thread=True, exclusive=True, group="contact-save", exit_on_error=False)
     def _save(self, values: dict[str, Any]) -> None:
-        viewer = self.app.viewer
         try:
             with self._draft_lock:
-                logged = contacts.log_contact(self.app.store, viewer, self.client.id, **values)
+                logged = self.save_call(values)
                 self._finished = True  # (the timer sees it; stopping it is UI work)
-        except (ContactError, NotAllowed) as exc:
-            self.app.call_from_thread(self._save_failed, str(exc))
-            return
         except Exception as exc:
-            self.app.call_from_thread(self._save_failed, describe_error(exc))
+            self.app.call_from_thread(self.save_refused, exc, values)
             return
         self.app.call_from_thread(self.dismiss, logged)
 
-    def _save_failed(self, message: str) -> None:
+    def show_not_saved(self, message: str) -> None:
+        """Back to editing: ``message`` in the form, the text kept (and its draft written)."""
         self._saving = False
         self._set_error(f"Not saved: {message} Your text is still here (and kept as a draft).")
         self.query_one("#form-keys", Static).update(

@@ -611,20 +611,33 @@ class FollowUpConflictScreen(BaseModal[str | None]):
     """Someone changed the follow-up first: both versions side by side; the user chooses.
 
     Dismisses with "mine" (apply my change on top of theirs), "reopen" (theirs is
-    cancelled: reopen it, then apply mine) or "theirs" (drop mine).
+    cancelled: reopen it, then apply mine), "fallback" (only when ``fallback`` is
+    given and mine can't be applied: the caller's other way to keep the user's work,
+    e.g. "save my contact note without completing it") or "theirs" (drop mine;
+    ``theirs`` words what that means for the caller).
     """
 
     CSS_PATH = "followups.tcss"
     BINDINGS = [
         Binding("m", "choose('mine')", "Apply mine on top"),
         Binding("o", "choose('reopen')", "Reopen, then mine", show=False),
+        Binding("s", "choose('fallback')", "Save without", show=False),
         Binding("t,escape", "choose('theirs')", "Keep theirs"),
     ]
 
-    def __init__(self, attempt: Attempt, current: fs.FollowUpState) -> None:
+    def __init__(
+        self,
+        attempt: Attempt,
+        current: fs.FollowUpState,
+        *,
+        fallback: str | None = None,
+        theirs: str = "keep theirs (drop mine)",
+    ) -> None:
         super().__init__()
         self.attempt = attempt
         self.current = current
+        self.fallback = fallback
+        self.theirs = theirs
 
     @property
     def may_apply(self) -> bool:
@@ -633,6 +646,10 @@ class FollowUpConflictScreen(BaseModal[str | None]):
     @property
     def may_reopen(self) -> bool:
         return self.attempt.needs == "open" and self.current.status == "cancelled"
+
+    @property
+    def may_fall_back(self) -> bool:
+        return self.fallback is not None and not self.may_apply
 
     def compose(self) -> ComposeResult:
         now = utcnow()
@@ -699,8 +716,11 @@ class FollowUpConflictScreen(BaseModal[str | None]):
         if self.may_reopen:
             text.append("o", "bold underline")
             text.append("  reopen it, then apply mine\n")
+        if self.may_fall_back and self.fallback is not None:
+            text.append("s", "bold underline")
+            text.append(f"  {self.fallback}\n")
         text.append("t", "bold underline")
-        text.append("/esc  keep theirs (drop mine)")
+        text.append(f"/esc  {self.theirs}")
         return text
 
     def action_choose(self, answer: str) -> None:
@@ -708,6 +728,9 @@ class FollowUpConflictScreen(BaseModal[str | None]):
             self.app.bell()
             return
         if answer == "reopen" and not self.may_reopen:
+            self.app.bell()
+            return
+        if answer == "fallback" and not self.may_fall_back:
             self.app.bell()
             return
         self.dismiss(answer)

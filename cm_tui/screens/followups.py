@@ -44,7 +44,7 @@ from cm_tui.screens.followup_modals import (
 from cm_tui.screens.live import DataChanged, TableSpot
 from cm_tui.services import followups as fs
 from cm_tui.services.clients import NotAllowed
-from cm_tui.services.contacts import ContactError, LoggedContact
+from cm_tui.services.contacts import LoggedContact
 from cm_tui.store import followup_queries as fq
 from cm_tui.store.followup_queries import QueueRow, QueueScope
 from cm_tui.store.followup_queries import Tab as TabName
@@ -822,12 +822,22 @@ def _priority(row: QueueRow) -> Text:
 
 class CompletingContactForm(ContactForm):
     """The contact log form; saving logs the contact and completes the follow-up in one
-    transaction (services.followups.log_contact_and_complete)."""
+    transaction (services.followups.log_contact_and_complete).
+
+    Someone changed the follow-up meanwhile: the note is written as a draft and
+    :class:`FollowUpConflictScreen` shows both versions — ``m`` saves again on top of
+    theirs, ``o`` reopens a cancelled one first, ``s`` (theirs is done or cancelled)
+    saves the contact without completing anything, ``t``/``esc`` returns to the form
+    with the text as it was. The typed note is never dropped.
+    """
 
     def __init__(self, client: Any, row: QueueRow, **kw: Any) -> None:
         super().__init__(client, **kw)
         self.row = row
-        self.completed: fs.Completed | None = None
+        self.seen = state_of(row)  # the version the save completes
+        self.completed: fs.Completed | None = None  # None after a contact-only save
+        self._complete = True  # False: the user chose to save the contact alone
+        self._reopen_first = False
 
     def _title(self) -> Text:
         title = super()._title()
@@ -840,23 +850,64 @@ class CompletingContactForm(ContactForm):
         title.overflow = "ellipsis"
         return title
 
-    @work(thread=True, exclusive=True, group="contact-save", exit_on_error=False)
-    def _save(self, values: dict[str, Any]) -> None:
+    def save_call(self, values: dict[str, Any]) -> LoggedContact:
+        if not self._complete:
+            return super().save_call(values)
         app: Any = self.app
-        try:
-            with self._draft_lock:
-                logged, done = fs.log_contact_and_complete(
-                    app.store, app.viewer, self.row.id, self.row.version, **values
-                )
-                self._finished = True
-        except (ContactError, fs.FollowUpError, NotAllowed) as exc:
-            app.call_from_thread(self._save_failed, str(exc))
-            return
-        except Exception as exc:
-            app.call_from_thread(self._save_failed, describe_error(exc))
-            return
+        version = self.seen.version
+        if self._reopen_first:
+            version = fs.undo_cancel(app.store, app.viewer, self.row.id, version).version
+        logged, done = fs.log_contact_and_complete(
+            app.store, app.viewer, self.row.id, version, **values
+        )
         self.completed = done
-        app.call_from_thread(self.dismiss, logged)
+        return logged
+
+    def save_refused(self, error: Exception, values: dict[str, Any]) -> None:
+        if isinstance(error, fs.FollowUpConflict) and error.current is not None:
+            self.flush_draft()  # the note is safe in the database while they choose
+            self._conflict(error.current, values)
+        elif isinstance(error, fs.FollowUpError):
+            self.show_not_saved(str(error))
+        else:
+            super().save_refused(error, values)
+
+    def _conflict(self, current: fs.FollowUpState, values: dict[str, Any]) -> None:
+        app: Any = self.app
+        row_id = self.row.id
+
+        def run(app_: Any, version: int) -> Any:
+            return fs.log_contact_and_complete(app_.store, app_.viewer, row_id, version, **values)
+
+        attempt = Attempt(
+            seen=self.seen,
+            wanted="log this contact and complete the follow-up",
+            verb="complete",
+            run=run,
+        )
+
+        def chosen(answer: str | None) -> None:
+            if answer in ("mine", "reopen"):
+                self.seen = current
+                self._complete = True
+                self._reopen_first = answer == "reopen"
+                self.submit(values)
+            elif answer == "fallback":
+                self._complete = False
+                self._reopen_first = False
+                self.submit(values)
+            else:
+                self.show_not_saved("the follow-up changed meanwhile and you kept their version.")
+
+        app.push_screen(
+            FollowUpConflictScreen(
+                attempt,
+                current,
+                fallback="save my contact note without completing it",
+                theirs="keep theirs; back to my note (nothing saved)",
+            ),
+            chosen,
+        )
 
 
 def open_completing_form(screen: FollowUpQueueScreen, row: QueueRow) -> None:
@@ -881,9 +932,17 @@ def open_completing_form(screen: FollowUpQueueScreen, row: QueueRow) -> None:
         form = CompletingContactForm(client, row, draft=draft)
 
         def saved(logged: LoggedContact | None) -> None:
-            if logged is None or form.completed is None:
+            if logged is None:
                 return
-            screen._completed(row, form.completed)
+            if form.completed is not None:
+                screen._completed(row, form.completed)
+            else:  # theirs was done (or cancelled): the contact alone was saved
+                app.notify(
+                    "Contact saved; the follow-up was not completed (it changed meanwhile).",
+                    title="Contact saved",
+                    timeout=6,
+                )
+                screen.reload()
             for s in list(app.screen_stack):
                 hook = getattr(s, "contact_logged", None)
                 if callable(hook) and s is not screen:
