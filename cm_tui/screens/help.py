@@ -34,6 +34,8 @@ EXTRA = {
     "Care plan": [
         ("↑ ↓", "Move between goals; the highlighted goal's work shows below"),
         ("ctrl+s / esc", "In a form: save / cancel"),
+        ("1–9 / ↑ ↓ enter", "In the d picker: choose the intervention or barrier"),
+        ("h (in the notes)", "Load older progress notes"),
     ],
     "Programmes": [("n / d", "Enrol / discharge the highlighted enrolment")],
     "Unable to reach": [("↑ ↓", "Move between flagged clients")],

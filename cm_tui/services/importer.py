@@ -626,16 +626,12 @@ def import_clients(
         _write_clients(session, store, result, parsed, existing, report)
         if store.is_sqlite:
             conn.exec_driver_sql(f"PRAGMA cache_size={int(cache_size or -2000)}")
-        audit.record(
-            session,
-            action="create" if result.inserted else "update",
-            user_id=viewer.id if viewer else None,
-            entity="client",
-            detail=(
-                f"import clients from {path.name}: {result.inserted} new, "
-                f"{result.updated} updated, {result.unchanged} unchanged"
-            ),
+        detail = (
+            f"import clients from {path.name}: {result.inserted} new, "
+            f"{result.updated} updated, {result.unchanged} unchanged"
         )
+        action = "create" if result.inserted else "update"
+        audit.record_by(session, viewer, action, "client", detail=detail)
     result.seconds = time.perf_counter() - started
     return result
 
@@ -1016,16 +1012,11 @@ def import_events(
             for start in range(0, len(new_rows), BATCH):
                 session.execute(table.insert(), new_rows[start : start + BATCH])
                 report("writing", min(start + BATCH, len(new_rows)), len(new_rows))
-            audit.record(
-                session,
-                action="create",
-                user_id=viewer.id if viewer else None,
-                entity="utilization_event",
-                detail=(
-                    f"import events from {path.name}: {result.inserted} new, "
-                    f"{result.unchanged} already recorded"
-                ),
+            detail = (
+                f"import events from {path.name}: {result.inserted} new, "
+                f"{result.unchanged} already recorded"
             )
+            audit.record_by(session, viewer, "create", "utilization_event", detail=detail)
     result.seconds = time.perf_counter() - started
     return result
 

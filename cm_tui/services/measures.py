@@ -299,13 +299,8 @@ def view_report(store: Store, period: Period, viewer: Viewer) -> Report:
 
     report = program_report(store, period, viewer=viewer)
     with store.write() as session:
-        audit.record(
-            session,
-            action="view",
-            user_id=viewer.id,
-            entity="report",
-            detail=f"programme report {period.label}; scope: {report.scope}",
-        )
+        detail = f"programme report {period.label}; scope: {report.scope}"
+        audit.record_by(session, viewer, "view", "report", detail=detail)
     return report
 
 

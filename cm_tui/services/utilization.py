@@ -47,12 +47,6 @@ def record_event(
         )
         session.add(event)
         session.flush()
-        audit.record(
-            session,
-            action="create",
-            user_id=viewer.id,
-            entity="utilization_event",
-            entity_id=event.id,
-            detail=f"{label(kind)} for client {client_id}",
-        )
+        detail = f"{label(kind)} for client {client_id}"
+        audit.record_by(session, viewer, "create", "utilization_event", event.id, detail)
     return event
