@@ -28,7 +28,7 @@ from textual.widgets import DataTable, Footer, Header, Input, Label, Static
 
 from cm_tui.dates import format_due, local_date, parse_date, parse_due
 from cm_tui.screens.base import BaseModal, BaseScreen, describe_error
-from cm_tui.screens.confirm import ConfirmDiscard
+from cm_tui.screens.confirm import close_or_ask
 from cm_tui.services import careplans
 from cm_tui.services.careplans import (
     BarrierRow,
@@ -222,17 +222,7 @@ class FieldsForm(BaseModal[Any]):
 
     def action_cancel(self) -> None:
         typed = any(self.query_one(f"#f-{f.id}", Input).value != f.value for f in self.fields)
-        if not typed:
-            self.dismiss(None)
-            return
-
-        def answered(discard: bool | None) -> None:
-            if discard:
-                self.dismiss(None)
-
-        self.app.push_screen(
-            ConfirmDiscard("Discard what you typed?", "Nothing has been saved."), answered
-        )
+        close_or_ask(self, typed, "Discard what you typed?", "Nothing has been saved.")
 
 
 class YesNo(BaseModal[bool]):

@@ -23,7 +23,7 @@ from textual.widgets import Input, Label, Select, Static, TextArea
 
 from cm_tui.dates import format_due
 from cm_tui.screens.base import BaseModal, describe_error
-from cm_tui.screens.confirm import ConfirmDiscard
+from cm_tui.screens.confirm import close_or_ask
 from cm_tui.screens.conflict import ConflictRow, ConflictScreen
 from cm_tui.services import clients as cs
 from cm_tui.store.types import utcnow
@@ -300,18 +300,9 @@ class ClientForm(BaseModal[Saved | None]):
     def action_cancel(self) -> None:
         if self._saving:
             return
-        if self._values() == self._initial:
-            self.dismiss(None)
-            return
-
-        def answered(discard: bool | None) -> None:
-            if discard:
-                self.dismiss(None)
-
         what = "this new client" if self.start is None else "your changes"
-        self.app.push_screen(
-            ConfirmDiscard(f"Discard {what}?", "What you typed here will be lost."), answered
-        )
+        typed = self._values() != self._initial
+        close_or_ask(self, typed, f"Discard {what}?", "What you typed here will be lost.")
 
 
 def open_client_form(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -47,3 +49,19 @@ class ConfirmDiscard(BaseModal[bool]):
 
     def action_answer(self, discard: bool) -> None:
         self.dismiss(discard)
+
+
+def close_or_ask(form: BaseModal[Any], typed: bool, question: str, detail: str) -> None:
+    """Escape on a form: close it at once if nothing was typed, else ask first.
+
+    The form is dismissed with None only when the user chooses to discard.
+    """
+    if not typed:
+        form.dismiss(None)
+        return
+
+    def answered(discard: bool | None) -> None:
+        if discard:
+            form.dismiss(None)
+
+    form.app.push_screen(ConfirmDiscard(question, detail), answered)

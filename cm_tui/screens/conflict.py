@@ -22,7 +22,7 @@ from textual.widgets import DataTable, Static
 from textual.widgets.data_table import ColumnKey
 
 from cm_tui.screens.base import BaseModal
-from cm_tui.screens.confirm import ConfirmDiscard
+from cm_tui.screens.confirm import close_or_ask
 from cm_tui.widgets.safe import literal
 
 Choice = Literal["mine", "theirs"]
@@ -206,14 +206,9 @@ class ConflictScreen(BaseModal[dict[str, str] | None]):
         self.dismiss(dict(self.choices))
 
     def action_cancel(self) -> None:
-        def answered(discard: bool | None) -> None:
-            if discard:
-                self.dismiss(None)
-
-        self.app.push_screen(
-            ConfirmDiscard(
-                "Discard your edit?",
-                "Their version stays as saved; nothing you changed in this form is kept.",
-            ),
-            answered,
+        close_or_ask(
+            self,
+            True,
+            "Discard your edit?",
+            "Their version stays as saved; nothing you changed in this form is kept.",
         )

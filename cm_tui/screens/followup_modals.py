@@ -19,7 +19,7 @@ from textual.widgets.option_list import Option
 
 from cm_tui.dates import format_due
 from cm_tui.screens.base import BaseModal, describe_error
-from cm_tui.screens.confirm import ConfirmDiscard
+from cm_tui.screens.confirm import close_or_ask
 from cm_tui.services import followups as fs
 from cm_tui.services.clients import NotAllowed
 from cm_tui.store import followup_queries as fq
@@ -310,18 +310,8 @@ class FollowUpForm(BaseModal[Any]):
         )
 
     def action_cancel(self) -> None:
-        if self._state() == self._initial:
-            self.dismiss(None)
-            return
-
-        def answered(discard: bool | None) -> None:
-            if discard:
-                self.dismiss(None)
-
-        self.app.push_screen(
-            ConfirmDiscard("Discard this follow-up?", "What you typed here will be lost."),
-            answered,
-        )
+        typed = self._state() != self._initial
+        close_or_ask(self, typed, "Discard this follow-up?", "What you typed here will be lost.")
 
 
 # ---------------------------------------------------------------- snooze

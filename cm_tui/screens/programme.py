@@ -17,7 +17,7 @@ from textual.widgets import DataTable, Input, Label, Select, Static
 from cm_tui.dates import format_due
 from cm_tui.screens.base import BaseModal, describe_error
 from cm_tui.screens.careplan import Field, FieldsForm, format_day, read_day
-from cm_tui.screens.confirm import ConfirmDiscard
+from cm_tui.screens.confirm import close_or_ask
 from cm_tui.services import programmes
 from cm_tui.services.clients import NotAllowed
 from cm_tui.services.programmes import Enrolled, EnrollmentRow, ProgrammeError
@@ -216,17 +216,7 @@ class EnrolForm(BaseModal[Enrolled | None]):
             self.query_one(f"#pg-{f}", Input).value
             for f in ("custom", "consent", "reason", "discharge")
         )
-        if not typed:
-            self.dismiss(None)
-            return
-
-        def answered(discard: bool | None) -> None:
-            if discard:
-                self.dismiss(None)
-
-        self.app.push_screen(
-            ConfirmDiscard("Discard this enrolment?", "Nothing has been saved."), answered
-        )
+        close_or_ask(self, typed, "Discard this enrolment?", "Nothing has been saved.")
 
 
 class ProgrammesModal(BaseModal[None]):
