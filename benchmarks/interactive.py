@@ -167,6 +167,7 @@ async def measure(
     search_words: list[str],
     followup_user: str | None = None,
 ) -> InteractiveResults:
+    from cm_tui import runtime
     from cm_tui.app import make_app
     from cm_tui.config import Settings
     from cm_tui.screens.caseload import CaseloadScreen
@@ -174,6 +175,7 @@ async def measure(
     from cm_tui.screens.help import HelpScreen
     from cm_tui.screens.login import LockScreen, LoginScreen
 
+    runtime.start_interactive()  # as the `cm-tui` command does (cm_tui/runtime.py)
     settings = Settings(idle_lock_minutes=0)
     app = make_app(db=db, demo=True, settings=settings)
     screens: dict[str, Samples] = {
@@ -187,6 +189,9 @@ async def measure(
         while not isinstance(app.screen, CaseloadScreen):
             await pilot.pause(0.05)
         await settle(pilot, app)
+        while runtime.starting():  # a person opens nothing in the app's first half second
+            await pilot.pause(0.05)
+        await settle(pilot, app)
         caseload = app.screen
 
         for i in range(repeats):
@@ -198,6 +203,10 @@ async def measure(
                 ),
             )
             screens["caseload"].seconds.append(seconds)
+            # Its filter menus mount just after that frame: let them finish before it goes
+            # (Textual's Select fails if its screen is removed while it is mounting).
+            await settle(pilot, app)
+            await pilot.pause()
             app.pop_screen()
             await settle(pilot, app)
 

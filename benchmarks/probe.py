@@ -62,10 +62,10 @@ def main() -> None:
         sys.argv = [os.path.join(os.path.dirname(__file__), "floor.py")]
         runpy.run_path(sys.argv[0], run_name="__main__")
     elif target == "cm-tui":
-        from cm_tui.cli import main as cm_tui_main
+        from cm_tui.entry import main as cm_tui_main  # pyproject's entry point
 
         sys.argv = ["cm-tui", *sys.argv[3:]]
-        cm_tui_main(prog_name="cm-tui")
+        cm_tui_main()
     else:
         raise SystemExit(f"probe: unknown target {target!r}")
 

@@ -1,3 +1,3 @@
-from cm_tui.cli import main
+from cm_tui.entry import main
 
-main(prog_name="cm-tui")
+main()

@@ -14,12 +14,13 @@ from textual.screen import Screen
 from cm_tui.config import Settings, load_settings, resolve_database_url
 from cm_tui.screens.base import _ReportsWorkerErrors
 from cm_tui.screens.live import DataChanged
-from cm_tui.services import auth, programmes
+from cm_tui.services import auth, business_days
 from cm_tui.store.access import Viewer
 from cm_tui.store.db import Store, StoreError, open_store
 
 DEMO_BANNER = "DEMO DATA — synthetic people, not patients"
 LIVE_REFRESH_S = 2.0  # how often SQLite is asked whether anyone changed anything
+FIRST_SCREEN_S = 0.5  # start-up is over by then: runtime.first_screen_up
 
 
 class CmTuiApp(_ReportsWorkerErrors, App[None]):
@@ -59,7 +60,9 @@ class CmTuiApp(_ReportsWorkerErrors, App[None]):
         self.settings = settings or Settings()
         self._config_warnings: list[str] = []
         try:  # [business_days] in the config: the holidays TCM and outreach skip
-            programmes.set_default_calendar(programmes.calendar_from_settings(self.settings.extra))
+            business_days.set_default_calendar(
+                business_days.calendar_from_settings(self.settings.extra)
+            )
         except ValueError as exc:
             self._config_warnings.append(str(exc))
         self.demo_clients = demo_clients
@@ -73,6 +76,10 @@ class CmTuiApp(_ReportsWorkerErrors, App[None]):
     # ------------------------------------------------------------ start-up
 
     def on_mount(self) -> None:
+        from cm_tui import runtime
+
+        # After the first frame (the caseload's rows, or the sign-in box): see runtime.
+        self.set_timer(FIRST_SCREEN_S, runtime.first_screen_up)
         self.sub_title = DEMO_BANNER if self.demo_db else ""
         for warning in self.store.warnings:
             self.notify(warning, title="Check file permissions", severity="warning", timeout=20)

@@ -11,6 +11,7 @@ from typing import Any, NoReturn
 
 import click
 
+from cm_tui import runtime
 from cm_tui.config import resolve_database_url
 from cm_tui.store.db import Store, StoreError, open_store
 
@@ -71,14 +72,17 @@ def main(
     """
     ctx.obj = Options(db, database_url, user, demo)
     if ctx.invoked_subcommand is not None:
+        runtime.start_up_over()  # collection back on for the work of a subcommand
         return
     from cm_tui.app import make_app
 
     try:
         app = make_app(database_url, db=db, user=user, demo=demo, demo_clients=demo_clients)
     except StoreError as exc:
+        runtime.start_up_over()
         fail(str(exc))
     except ValueError as exc:  # a broken config file
+        runtime.start_up_over()
         fail(str(exc))
     app.run()
     app.store.close()

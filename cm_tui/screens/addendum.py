@@ -61,6 +61,9 @@ def describe_entry(entry: TimelineEntry, *, one_line_header: bool = False) -> Gr
 
 class AddendumForm(DraftingModal[LoggedAddendum | None]):
     CSS_PATH = "contact_form.tcss"
+    SIZE_CLASSES = {
+        "-short": lambda s: s.height < 30,
+    }
     TITLE = "Addendum"
     DRAFT_KIND = drafts.ADDENDUM
     DISCARD_QUESTION = "Discard this addendum?"
@@ -111,9 +114,6 @@ class AddendumForm(DraftingModal[LoggedAddendum | None]):
             banner.remove_class("-hidden")
         note.focus()
         note.move_cursor(note.document.end)
-
-    def on_resize(self) -> None:
-        self.set_class(self.size.height < 30, "-short")
 
     def draft_payload(self) -> dict[str, Any]:
         text = self.query_one("#note", TextArea).text

@@ -11,8 +11,11 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any, Generic, TypeVar
+from collections.abc import Callable
+from typing import Any, ClassVar, Generic, TypeVar
 
+from textual._context import NoActiveAppError
+from textual.geometry import Size
 from textual.screen import ModalScreen, Screen
 from textual.worker import Worker, WorkerState
 
@@ -40,7 +43,32 @@ def describe_error(error: BaseException) -> str:
 
 
 class _ReportsWorkerErrors:
+    """Also: the screen's size classes (``SIZE_CLASSES``), set before it first lays out.
+
+    A class that changes on a screen restyles every widget on it; set in ``on_resize``
+    the way Textual's examples do, they restyled each screen a second time as it
+    opened (about a third of opening the client brief, issue 8). They are set here
+    from the terminal's size as the screen is made, and kept right on resize.
+    """
+
     _last_failure: tuple[str, float] | None = None
+    SIZE_CLASSES: ClassVar[dict[str, Callable[[Size], bool]]] = {}
+
+    def _set_size_classes(self, size: Size, *, update: bool = True) -> None:
+        for name, applies in self.SIZE_CLASSES.items():
+            self.set_class(applies(size), name, update=update)  # type: ignore[attr-defined]
+
+    def _initial_size_classes(self) -> None:
+        if not self.SIZE_CLASSES:
+            return
+        try:
+            size = self.app.size  # type: ignore[attr-defined]
+        except NoActiveAppError:  # made outside a running app: on_resize sets them
+            return
+        self._set_size_classes(size, update=False)
+
+    def on_resize(self) -> None:
+        self._set_size_classes(self.size)  # type: ignore[attr-defined]
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.state == WorkerState.ERROR and event.worker.error is not None:
@@ -71,6 +99,10 @@ DEMO_MARK = "DEMO DATA"
 
 
 class BaseScreen(_ReportsWorkerErrors, Screen[R], Generic[R]):
+    def __init__(self, name: str | None = None, id: str | None = None, classes: str | None = None):
+        super().__init__(name, id, classes)
+        self._initial_size_classes()
+
     def validate_sub_title(self, sub_title: str | None) -> str | None:
         """A demo database says so in the header of every screen (DESIGN §2)."""
         if sub_title:
@@ -81,4 +113,6 @@ class BaseScreen(_ReportsWorkerErrors, Screen[R], Generic[R]):
 
 
 class BaseModal(_ReportsWorkerErrors, ModalScreen[R], Generic[R]):
-    pass
+    def __init__(self, name: str | None = None, id: str | None = None, classes: str | None = None):
+        super().__init__(name, id, classes)
+        self._initial_size_classes()

@@ -24,7 +24,7 @@ from textual import on, work
 from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.widgets import DataTable, Footer, Header, Input, Label, Static
+from textual.widgets import DataTable, Header, Input, Label, Static
 
 from cm_tui.dates import format_due, local_date, parse_date, parse_due
 from cm_tui.screens.base import BaseModal, BaseScreen, describe_error
@@ -42,6 +42,7 @@ from cm_tui.services.clients import NotAllowed
 from cm_tui.store.types import utcnow
 from cm_tui.store.vocab import label
 from cm_tui.widgets import cells
+from cm_tui.widgets.keybar import KeyBar
 from cm_tui.widgets.list_table import ListTable
 from cm_tui.widgets.safe import SafeInput, literal
 
@@ -451,7 +452,7 @@ class CarePlanScreen(BaseScreen[None]):
             yield Static(id="cp-plan")
             yield ListTable(id="cp-goals")
             yield Static(id="cp-goal-detail")
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.sub_title = self.client_name or "Care plan"

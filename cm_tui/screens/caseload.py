@@ -10,7 +10,7 @@ from textual import on, work
 from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal
-from textual.widgets import DataTable, Footer, Header, Input, Select, Static
+from textual.widgets import DataTable, Header, Input, Select, Static
 from textual.widgets.data_table import ColumnKey
 
 from cm_tui.screens.base import BaseScreen
@@ -19,6 +19,7 @@ from cm_tui.store.queries import CaseloadFilter, CaseloadRow, SortKey
 from cm_tui.store.types import utcnow
 from cm_tui.store.vocab import CLIENT_STATUSES, RISK_TIERS, label
 from cm_tui.widgets import cells
+from cm_tui.widgets.keybar import KeyBar
 from cm_tui.widgets.list_table import ListTable
 from cm_tui.widgets.safe import literal
 
@@ -84,7 +85,12 @@ class CaseloadScreen(BaseScreen[None]):
     """DESIGN §5.1."""
 
     TITLE = "Caseload"
+    AUTO_FOCUS = "#caseload"  # focused once as it mounts, not moved there after
     CSS_PATH = "caseload.tcss"
+    # Narrow terminals drop the sort menu (`o` cycles the sort; the summary names it).
+    SIZE_CLASSES = {
+        "-narrow": lambda s: s.width < 110,
+    }
     BINDINGS = [
         Binding("slash", "focus_search", "Search"),
         Binding("enter", "open_client", "Open", show=True),
@@ -121,7 +127,7 @@ class CaseloadScreen(BaseScreen[None]):
         yield Static(id="summary")
         table = ListTable(id="caseload")
         yield table
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         viewer = self.app.viewer
@@ -148,8 +154,6 @@ class CaseloadScreen(BaseScreen[None]):
             filters.mount(FilterMenus(self.sort))
 
     def on_resize(self) -> None:
-        # Narrow terminals drop the sort menu (`o` cycles the sort; the summary names it).
-        self.set_class(self.size.width < 110, "-narrow")
         self._fit_columns()
 
     def _fit_columns(self) -> None:

@@ -12,7 +12,7 @@ from textual import on, work
 from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.widgets import DataTable, Footer, Header, Select, Static
+from textual.widgets import DataTable, Header, Select, Static
 from textual.widgets.data_table import ColumnKey
 
 from cm_tui.screens.addendum import describe_entry
@@ -26,6 +26,7 @@ from cm_tui.store.queries import ClientBrief, TimelineEntry
 from cm_tui.store.types import utcnow
 from cm_tui.store.vocab import CONTACT_METHODS, OUTCOMES, PARTIES, label
 from cm_tui.widgets import cells
+from cm_tui.widgets.keybar import KeyBar
 from cm_tui.widgets.list_table import ListTable
 from cm_tui.widgets.safe import literal
 
@@ -37,7 +38,13 @@ NOTE_MIN = 20
 
 class ClientScreen(BaseScreen[None]):
     TITLE = "Client"
+    AUTO_FOCUS = "#timeline"  # focused once as it mounts, not moved there after
     CSS_PATH = ["client.tcss", "careplan.tcss"]
+    SIZE_CLASSES = {
+        "-narrow": lambda s: s.width < 100,
+        "-wide": lambda s: s.width >= 160,
+        "-tall": lambda s: s.height >= 40,
+    }
     BINDINGS = [
         Binding("escape", "back", "Back"),
         Binding("l", "log_contact", "Log contact"),
@@ -94,7 +101,7 @@ class ClientScreen(BaseScreen[None]):
             )
         yield ListTable(id="timeline")
         yield Static(id="detail")
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         fu = self.query_one("#followups", DataTable)
@@ -118,9 +125,6 @@ class ClientScreen(BaseScreen[None]):
         self._load_brief()
 
     def on_resize(self) -> None:
-        self.set_class(self.size.width < 100, "-narrow")
-        self.set_class(self.size.width >= 160, "-wide")
-        self.set_class(self.size.height >= 40, "-tall")
         self._fit_note_column()
 
     def _fit_note_column(self) -> None:

@@ -149,6 +149,9 @@ class ContactForm(DraftingModal[LoggedContact | None]):
     """Dismisses with the :class:`LoggedContact`, or None when cancelled."""
 
     CSS_PATH = "contact_form.tcss"
+    SIZE_CLASSES = {
+        "-short": lambda s: s.height < 30,
+    }
     TITLE = "Log contact"
     DRAFT_KIND = drafts.CONTACT
     DISCARD_QUESTION = "Discard this contact note?"
@@ -257,9 +260,6 @@ class ContactForm(DraftingModal[LoggedContact | None]):
         note = self.query_one("#note", TextArea)
         note.focus()
         note.move_cursor(note.document.end)
-
-    def on_resize(self) -> None:
-        self.set_class(self.size.height < 30, "-short")
 
     # ------------------------------------------------------------ state
 

@@ -24,7 +24,7 @@ from rich.text import Text
 from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
-from textual.widgets import DataTable, Footer, Header, Static, Tab, Tabs
+from textual.widgets import DataTable, Header, Static, Tab, Tabs
 from textual.widgets.data_table import ColumnKey
 
 from cm_tui.dates import format_due, relative_age
@@ -51,6 +51,7 @@ from cm_tui.store.followup_queries import Tab as TabName
 from cm_tui.store.types import utcnow
 from cm_tui.store.vocab import label
 from cm_tui.widgets import cells
+from cm_tui.widgets.keybar import KeyBar
 from cm_tui.widgets.list_table import ListTable
 from cm_tui.widgets.safe import literal, plain
 
@@ -74,7 +75,11 @@ CLIENT_MIN, WHAT_MIN = 14, 16
 
 class FollowUpQueueScreen(BaseScreen[None]):
     TITLE = "Follow-ups"
+    AUTO_FOCUS = "#queue"  # focused once as it mounts, not moved there after
     CSS_PATH = "followups.tcss"
+    SIZE_CLASSES = {
+        "-narrow": lambda s: s.width < 100,
+    }
     BINDINGS = [
         Binding("escape", "back", "Back"),
         Binding("enter", "open_client", "Open client", show=False),
@@ -129,7 +134,7 @@ class FollowUpQueueScreen(BaseScreen[None]):
         yield Static(id="queue-summary")
         yield ListTable(id="queue")
         yield Static(id="queue-detail")
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         viewer = self.app.viewer  # type: ignore[attr-defined]
@@ -145,7 +150,6 @@ class FollowUpQueueScreen(BaseScreen[None]):
         self.reload()
 
     def on_resize(self) -> None:
-        self.set_class(self.size.width < 100, "-narrow")
         self._fit_columns()
 
     def _fit_columns(self) -> None:

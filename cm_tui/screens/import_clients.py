@@ -14,7 +14,7 @@ from textual import on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.widgets import Button, DataTable, Footer, Header, Input, Select, Static
+from textual.widgets import Button, DataTable, Header, Input, Select, Static
 
 from cm_tui.screens.base import BaseModal, BaseScreen
 from cm_tui.services.importer import (
@@ -25,6 +25,7 @@ from cm_tui.services.importer import (
     import_clients,
     preview_file,
 )
+from cm_tui.widgets.keybar import KeyBar
 from cm_tui.widgets.safe import literal
 
 SKIP = "__skip__"
@@ -125,7 +126,7 @@ class ImportClientsScreen(BaseScreen[None]):
         yield Static(id="import-result")
         errors: DataTable[Any] = DataTable(id="import-errors", cursor_type="row")
         yield errors
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         viewer = getattr(self.app, "viewer", None)

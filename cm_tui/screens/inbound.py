@@ -25,6 +25,9 @@ class ClientPicker(BaseModal[int | None]):
     """Dismisses with the chosen client's id, or None."""
 
     CSS_PATH = "contact_form.tcss"
+    SIZE_CLASSES = {
+        "-short": lambda s: s.height < 30,
+    }
     TITLE = "Inbound call"
     BINDINGS = [
         Binding("escape", "cancel", "Cancel"),
@@ -54,9 +57,6 @@ class ClientPicker(BaseModal[int | None]):
         for title, width in (("Name", 30), ("Age", 3), ("MRN", 10), ("Phone", 16)):
             table.add_column(title, width=width)
         self.query_one("#picker-search", Input).focus()
-
-    def on_resize(self) -> None:
-        self.set_class(self.size.height < 30, "-short")
 
     @on(Input.Changed, "#picker-search")
     def _typed(self, event: Input.Changed) -> None:

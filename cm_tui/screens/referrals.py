@@ -17,12 +17,13 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Button, DataTable, Footer, Header, Input, Select, Static
+from textual.widgets import Button, DataTable, Header, Input, Select, Static
 
 from cm_tui.screens.base import BaseModal, BaseScreen, describe_error
 from cm_tui.services import referrals as rs
 from cm_tui.services.clients import NotAllowed
 from cm_tui.store.vocab import NEED_DOMAINS, label
+from cm_tui.widgets.keybar import KeyBar
 from cm_tui.widgets.list_table import ListTable
 from cm_tui.widgets.safe import literal
 
@@ -306,7 +307,7 @@ class ReferralsScreen(BaseScreen[None]):
             "x resolve need · tab next list",
             id="ref-hint",
         )
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.sub_title = self.client_name

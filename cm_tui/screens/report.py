@@ -13,7 +13,7 @@ from textual import on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, ScrollableContainer
-from textual.widgets import Button, Footer, Header, Input, Static
+from textual.widgets import Button, Header, Input, Static
 
 from cm_tui.screens.base import BaseScreen
 from cm_tui.services.measures import (
@@ -24,6 +24,7 @@ from cm_tui.services.measures import (
     report_lines,
     view_report,
 )
+from cm_tui.widgets.keybar import KeyBar
 from cm_tui.widgets.safe import literal
 
 REPORT_ROLES = ("supervisor", "admin")
@@ -62,7 +63,7 @@ class ReportScreen(BaseScreen[None]):
             yield Static(literal("[ ] previous / next month"), id="report-hint")
         with ScrollableContainer(id="report-body"):
             yield Static(id="report-text")
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         viewer = getattr(self.app, "viewer", None)

@@ -15,13 +15,14 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.widgets import DataTable, Footer, Header, Input, Static
+from textual.widgets import DataTable, Header, Input, Static
 
 from cm_tui.screens.base import BaseScreen
 from cm_tui.screens.referrals import ReferralsModal
 from cm_tui.services import resources as rsv
 from cm_tui.store.models import Resource
 from cm_tui.store.vocab import label
+from cm_tui.widgets.keybar import KeyBar
 from cm_tui.widgets.list_table import ListTable
 from cm_tui.widgets.safe import SafeInput, literal
 
@@ -125,7 +126,7 @@ class ResourcesScreen(BaseScreen[None]):
         yield Static(id="res-count")
         yield ListTable(id="resources")
         yield Static(id="res-detail")
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         table = self.query_one("#resources", DataTable)

@@ -25,7 +25,7 @@ from textual import on, work
 from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
-from textual.widgets import ContentSwitcher, DataTable, Footer, Header, Input, Static
+from textual.widgets import ContentSwitcher, DataTable, Header, Input, Static
 from textual.widgets.data_table import ColumnKey
 
 from cm_tui.dates import format_due
@@ -52,6 +52,7 @@ from cm_tui.services.clients import NotAllowed
 from cm_tui.store.types import utcnow
 from cm_tui.store.vocab import label
 from cm_tui.widgets import cells
+from cm_tui.widgets.keybar import KeyBar
 from cm_tui.widgets.list_table import ListTable
 from cm_tui.widgets.safe import SafeInput, literal, plain
 
@@ -130,6 +131,9 @@ class _Job:
 class ScreeningScreen(BaseScreen[None]):
     TITLE = "Screening"
     CSS_PATH = "screening.tcss"
+    SIZE_CLASSES = {
+        "-short": lambda s: s.height < 30,
+    }
     AUTO_FOCUS = None  # focus follows the phase (see _set_phase callers)
     BINDINGS = [
         Binding("escape", "leave", "Save & leave"),
@@ -212,7 +216,7 @@ class ScreeningScreen(BaseScreen[None]):
                 yield Static(id="proposals-title", classes="phase-title")
                 yield ListTable(id="proposals")
                 yield Static(id="proposal-detail")
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         scripts = self.query_one("#scripts", DataTable)
@@ -240,7 +244,6 @@ class ScreeningScreen(BaseScreen[None]):
         self._load_subject()
 
     def on_resize(self) -> None:
-        self.set_class(self.size.height < 30, "-short")
         self._fit_columns()
 
     def _fit_columns(self) -> None:

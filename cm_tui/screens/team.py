@@ -21,7 +21,7 @@ from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.widgets import DataTable, Footer, Header, Sparkline, Static
+from textual.widgets import DataTable, Header, Sparkline, Static
 from textual.widgets.data_table import ColumnKey
 
 from cm_tui.dates import relative_age
@@ -34,6 +34,7 @@ from cm_tui.store import followup_queries as fq
 from cm_tui.store.followup_queries import QueueScope, TeamBounds, TeamRow
 from cm_tui.store.types import utcnow
 from cm_tui.store.vocab import label
+from cm_tui.widgets.keybar import KeyBar
 from cm_tui.widgets.list_table import ListTable
 from cm_tui.widgets.safe import literal, plain
 
@@ -80,6 +81,7 @@ def spark(values: tuple[int, ...] | list[int]) -> Text:
 
 class TeamScreen(BaseScreen[None]):
     TITLE = "Team"
+    AUTO_FOCUS = "#team"  # focused once as it mounts, not moved there after
     CSS_PATH = "team.tcss"
     DEFAULT_CSS = """
     #utr-summary { height: 1; padding: 0 1; }
@@ -110,7 +112,7 @@ class TeamScreen(BaseScreen[None]):
                 yield Static(id="trend-title")
                 yield Static(id="trend-axis")
             yield Sparkline([], id="trend", summary_function=max)
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.sub_title = "Team: follow-ups, contacts and reach"
@@ -389,7 +391,7 @@ class UnableToReachScreen(BaseScreen[None]):
         yield Header(show_clock=self.app.show_clock)
         yield Static(id="utr-title")
         yield ListTable(id="utr")
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.sub_title = "oldest flag first"
