@@ -252,20 +252,16 @@ def main(argv: list[str] | None = None) -> int:
             note=s.note,
         )
     )
-    if found.followup_queue is None:
-        lines.append(
-            Line("follow-up queue, team", found.followup_note, f"< {ms(QUEUE_S)}", None, None)
-        )
-    else:
-        q = found.followup_queue
+    for samples in found.team:
+        budget = QUEUE_S if samples.name == "follow-up queue, team" else SCREEN_S
         lines.append(
             Line(
-                "follow-up queue, team",
-                f"{ms(q.median)} (worst {ms(q.worst)})",
-                f"< {ms(QUEUE_S)}",
-                q.median / QUEUE_S,
+                samples.name,
+                f"{ms(samples.median)} (worst {ms(samples.worst)})",
+                f"< {ms(budget)}",
+                samples.median / budget,
                 1.0,
-                note=found.followup_note,
+                note=found.team_note if samples.name == "follow-up queue, team" else "",
             )
         )
     if args.no_import:

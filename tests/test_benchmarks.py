@@ -42,6 +42,8 @@ def test_harness_prints_every_budget_on_a_tiny_database(tmp_path: Path) -> None:
         "open screen: login",
         "caseload search, one keystroke",
         "follow-up queue, team",
+        "follow-up queue, switch tab",
+        "team view",
         "import 60 clients from CSV",
     ):
         assert figure in out, out

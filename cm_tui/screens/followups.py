@@ -73,6 +73,17 @@ COLUMNS = (
 CLIENT_MIN, WHAT_MIN = 14, 16
 
 
+class QueueTabs(Tabs):
+    """Tabs whose underline jumps to the new tab instead of sliding there.
+
+    The slide is 0.3 s of frames at 60 per second, drawn while the new tab's rows are
+    read and laid out; on a 2-core machine it slowed switching tabs (issue 6).
+    """
+
+    def _highlight_active(self, animate: bool = True) -> None:
+        super()._highlight_active(animate=False)
+
+
 class FollowUpQueueScreen(BaseScreen[None]):
     TITLE = "Follow-ups"
     AUTO_FOCUS = "#queue"  # focused once as it mounts, not moved there after
@@ -126,7 +137,7 @@ class FollowUpQueueScreen(BaseScreen[None]):
 
     def compose(self) -> ComposeResult:
         yield Header(show_clock=self.app.show_clock)
-        yield Tabs(
+        yield QueueTabs(
             *(Tab(fq.TAB_LABELS[t], id=f"tab-{t}") for t in fq.TABS),
             active=f"tab-{self.tab}",
             id="tabs",
@@ -190,21 +201,22 @@ class FollowUpQueueScreen(BaseScreen[None]):
 
     # ------------------------------------------------------------ loading
 
-    def reload(self, keep: int | None = None, *, live: bool = False) -> None:
+    def reload(self, keep: int | None = None, *, live: bool = False, counts: bool = True) -> None:
         """Read the tab again from the top; ``live``: the window already loaded, in
-        place, saying quietly if the follow-up under the cursor left the list."""
+        place, saying quietly if the follow-up under the cursor left the list;
+        ``counts=False``: keep the tab counts (another tab of the same list)."""
         self._generation += 1
         self._more = False
         if not live:
             self._notice = None
         size = min(max(PAGE, len(self.rows)), LIVE_WINDOW_MAX) if live else PAGE
         watch = self.highlighted_id() if live else None
-        self._load(self._generation, None, keep, size, watch)
+        self._load(self._generation, None, keep, size, watch, counts)
 
     def _load_next(self) -> None:
         if self._loading or not self._more or not self.rows:
             return
-        self._load(self._generation, self.rows[-1].cursor, None, PAGE, None)
+        self._load(self._generation, self.rows[-1].cursor, None, PAGE, None, False)
 
     @work(thread=True, exclusive=True, group="queue", exit_on_error=False)
     def _load(
@@ -214,6 +226,7 @@ class FollowUpQueueScreen(BaseScreen[None]):
         keep: int | None,
         size: int,
         watch: int | None,
+        with_counts: bool,
     ) -> None:
         self._loading = True
         app: Any = self.app
@@ -223,9 +236,7 @@ class FollowUpQueueScreen(BaseScreen[None]):
         try:
             with app.store.read() as session:
                 rows = fq.queue_page(session, app.viewer, scope, tab, after, size + 1, bounds)
-                counts = (
-                    fq.tab_counts(session, app.viewer, scope, bounds) if after is None else None
-                )
+                counts = fq.tab_counts(session, app.viewer, scope, bounds) if with_counts else None
             if watch is not None and watch not in self._own and all(r.id != watch for r in rows):
                 gone = fs.followup_state(app.store, app.viewer, watch)
         finally:
@@ -419,7 +430,7 @@ class FollowUpQueueScreen(BaseScreen[None]):
         if name in fq.TABS and name != self.tab:
             self.tab = name  # type: ignore[assignment]
             self.selected.clear()
-            self.reload()
+            self.reload(counts=False)  # the counts are of all four tabs: still right
             self.query_one("#queue", DataTable).focus()
 
     # ------------------------------------------------------------ actions
