@@ -12,6 +12,7 @@ from pathlib import Path
 
 DATA_DIR = Path(__file__).with_name(".data")
 SEED = 1
+DEMO_VERSION = 2  # bumped when `demo-data` makes a different organisation (2: up to 50 staff)
 
 
 @dataclass
@@ -54,7 +55,7 @@ def _bring_up_to_date(path: Path) -> None:
 def demo_database(clients: int, data_dir: Path = DATA_DIR, *, log=print) -> Database:  # type: ignore[no-untyped-def]
     """The cached demo database with ``clients`` clients, built if missing."""
     data_dir.mkdir(parents=True, exist_ok=True)
-    path = data_dir / f"demo-{clients}-seed{SEED}.db"
+    path = data_dir / f"demo-{clients}-seed{SEED}-v{DEMO_VERSION}.db"
     built: float | None = None
     if not path.exists():
         partial = path.with_name(path.name + ".partial")

@@ -2,8 +2,10 @@
 
 Every figure runs from the user's action (a key, a pushed screen) to the first
 frame the app composes once the result is on screen: workers done, table
-layout done. Frames are caught where Textual hands them to the driver
-(`App._display`), so the cost of rendering the rows is included.
+layout done. When the last of those is a worker ending that changes nothing on
+screen, the frame that counts is the last one before it, which already showed
+the result (FrameWatch._worker_finished). Frames are caught where Textual hands
+them to the driver (`App._display`), so the cost of rendering the rows is included.
 """
 
 from __future__ import annotations
@@ -48,19 +50,29 @@ class FrameWatch:
         self.condition: Callable[[], bool] | None = None
         self.hit_at: float | None = None
         self.event = asyncio.Event()
+        self.action_at = 0.0  # when the action being timed began
+        self.last_frame_at = 0.0  # when the last frame went to the terminal
         original = app._display
 
         def _display(screen: Screen[Any], renderable: Any) -> None:
             hit = False
-            if self.condition is not None and renderable is not None:
+            if self.condition is not None:
                 try:
                     hit = self.condition()
                 except Exception:
                     hit = False
             original(screen, renderable)
             if hit and self.hit_at is None:
-                self.hit_at = time.perf_counter()
-                self.event.set()
+                if renderable is not None:
+                    self.hit_at = time.perf_counter()
+                    self.event.set()
+                elif self.last_frame_at > self.action_at:
+                    # A refresh that changed nothing on screen (Textual hands over no
+                    # update): the last frame already showed the finished screen.
+                    self.hit_at = self.last_frame_at
+                    self.event.set()
+            if renderable is not None:
+                self.last_frame_at = time.perf_counter()
 
         app._display = _display  # type: ignore[method-assign]
 
@@ -105,7 +117,7 @@ class FrameWatch:
         self.condition = condition
         self.hit_at = None
         self.event.clear()
-        started = time.perf_counter()
+        started = self.action_at = time.perf_counter()
         result = action()
         if result is not None:
             await result
@@ -117,13 +129,11 @@ class FrameWatch:
         return self.hit_at - started
 
     def _worker_finished(self) -> None:
-        """Ask for a frame if a worker's end made the condition hold.
-
-        The last step to "ready" may change nothing on screen (a worker that has
-        shown its rows returns), and then no frame follows it until something else
-        repaints - the header clock, up to a second later. Repainting one line (the
-        key line) makes the next frame come within a frame interval, which counts
-        against the screen (slightly pessimistic) instead of the clock's second.
+        """A worker's end can be the last step to "ready" and change nothing on screen
+        (a worker that has shown its rows returns): then no new frame follows it, and
+        the screen as it is was already on the terminal in the last frame. That frame
+        is the one that counts. (Waiting for the next frame instead counted up to a
+        second of nothing: until the header clock next repainted.)
         """
         condition = self.condition
         if condition is None or self.event.is_set():
@@ -132,12 +142,17 @@ class FrameWatch:
             holds = condition()
         except Exception:
             holds = False
-        if holds:
-            from cm_tui.widgets.keybar import KeyBar
-
-            screen = self.app.screen
-            found = screen.query(KeyBar)
-            (found.first() if found else screen).refresh()
+        screen = self.app.screen
+        pending = (
+            screen._layout_required
+            or screen._scroll_required
+            or screen._repaint_required
+            or screen._recompose_required
+            or screen._dirty_widgets
+        )
+        if holds and not pending and self.last_frame_at > self.action_at:
+            self.hit_at = self.last_frame_at
+            self.event.set()
 
 
 def _workers_of(app: App[Any], screen: Screen[Any]) -> list[Any]:

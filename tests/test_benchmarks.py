@@ -48,4 +48,4 @@ def test_harness_prints_every_budget_on_a_tiny_database(tmp_path: Path) -> None:
     ):
         assert figure in out, out
     assert "ratio" in out
-    assert (data / "demo-60-seed1.db").exists()  # cached for the next run
+    assert (data / "demo-60-seed1-v2.db").exists()  # cached for the next run

@@ -233,7 +233,7 @@ class CaseloadScreen(BaseScreen[None]):
     ) -> None:
         if generation != self._generation:
             return  # a newer search or filter has started; this result is stale
-        table = self.query_one("#caseload", DataTable)
+        table = self.query_one("#caseload", ListTable)
         self._more = len(rows) > PAGE
         rows = rows[:PAGE]
         if not append:
@@ -244,6 +244,7 @@ class CaseloadScreen(BaseScreen[None]):
             keep = None
         for row in rows:
             table.add_row(*self._cells(row, now), key=str(row.id))
+        table.lay_out_now()
         self._rows.extend(rows)
         if total is not None:
             self._total = total
@@ -292,7 +293,8 @@ class CaseloadScreen(BaseScreen[None]):
                 text += f" · search “{self.filter.search}”"
         else:
             text = f"{shown:,} of {total:,} · {scope} · sorted by {queries.SORT_LABELS[self.sort]}"
-        self.query_one("#summary", Static).update(literal(text))
+        # height 1 in caseload.tcss: no new layout for a new line of text
+        self.query_one("#summary", Static).update(literal(text), layout=False)
 
     def _highlighted_id(self) -> int | None:
         table = self.query_one("#caseload", DataTable)

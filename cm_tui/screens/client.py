@@ -276,7 +276,7 @@ class ClientScreen(BaseScreen[None]):
         wm.border_title = "What matters to me"
         wm.update(literal(c.what_matters or "Not recorded yet — ask what matters most to them."))
 
-        fu = self.query_one("#followups", DataTable)
+        fu = self.query_one("#followups", ListTable)
         fu.clear()
         for f, who in brief.open_followups:
             fu.add_row(
@@ -285,6 +285,7 @@ class ClientScreen(BaseScreen[None]):
                 literal(f.title, one_line=True),
                 literal(who or "—", one_line=True),
             )
+        fu.lay_out_now()
         self.query_one(
             "#followups-box"
         ).border_title = f"Open follow-ups ({len(brief.open_followups)})"
@@ -399,11 +400,12 @@ class ClientScreen(BaseScreen[None]):
     def _add_entries(self, entries: list[TimelineEntry]) -> None:
         self._more = len(entries) > TIMELINE_PAGE
         entries = entries[:TIMELINE_PAGE]
-        tl = self.query_one("#timeline", DataTable)
+        tl = self.query_one("#timeline", ListTable)
         now = utcnow()
         for e in entries:
             c = e.contact
             tl.add_row(*self._timeline_cells(e, now), key=str(c.id))
+        tl.lay_out_now()
         self._entries.extend(entries)
         if len(self._entries) == len(entries) and entries:
             self._show_detail(0)

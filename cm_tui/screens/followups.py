@@ -257,7 +257,7 @@ class FollowUpQueueScreen(BaseScreen[None]):
     ) -> None:
         if generation != self._generation:
             return  # a newer tab or scope has started loading
-        table = self.query_one("#queue", DataTable)
+        table = self.query_one("#queue", ListTable)
         self._more = len(rows) > size
         rows = rows[:size]
         spot = TableSpot.of(table)
@@ -270,6 +270,7 @@ class FollowUpQueueScreen(BaseScreen[None]):
         now = utcnow()
         for row in rows:
             table.add_row(*self._cells(row, now), key=str(row.id))
+        table.lay_out_now()
         self.rows.extend(rows)
         if counts is not None:
             self.counts = counts
@@ -361,14 +362,15 @@ class FollowUpQueueScreen(BaseScreen[None]):
         viewer = self.app.viewer  # type: ignore[attr-defined]
         if viewer is not None and viewer.sees_everyone:
             text.append(" · a: mine/team", style="dim")
-        self.query_one("#queue-summary", Static).update(text)
+        # fixed heights in followups.tcss: no new layout for new text
+        self.query_one("#queue-summary", Static).update(text, layout=False)
 
     def _show_detail(self) -> None:
         row = self.highlighted()
         detail = self.query_one("#queue-detail", Static)
         if row is None:
             empty = "Nothing here." if self.tab != "overdue" else "Nothing overdue. Well done."
-            detail.update(Text(empty, style="dim"))
+            detail.update(Text(empty, style="dim"), layout=False)
             return
         now = utcnow()
         parts: list[Any] = [
@@ -384,7 +386,7 @@ class FollowUpQueueScreen(BaseScreen[None]):
         if row.kind == "callback" and row.status == "open":
             parts += [Text(f" · called {relative_age(row.created_at, now)}", style="cyan")]
         parts += [" · ", literal(row.assignee_name or "unassigned", one_line=True)]
-        detail.update(Text.assemble(*parts))
+        detail.update(Text.assemble(*parts), layout=False)
 
     # ------------------------------------------------------------ helpers
 

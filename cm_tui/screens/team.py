@@ -182,7 +182,7 @@ class TeamScreen(BaseScreen[None]):
     def _show(self, generation: int, rows: list[TeamRow], unassigned: int | None) -> None:
         if generation != self._generation:
             return
-        table = self.query_one("#team", DataTable)
+        table = self.query_one("#team", ListTable)
         spot = TableSpot.of(table)
         table.clear()
         now = utcnow()
@@ -198,6 +198,7 @@ class TeamScreen(BaseScreen[None]):
             column = keys.index("open") if "open" in keys else keys.index("overdue")
             cells[column] = Text(f"{self.unassigned:,} open", style="bold yellow")
             table.add_row(*cells, key=UNASSIGNED)
+        table.lay_out_now()
         spot.restore(table)
         self._update_summary()
         self._show_trend()

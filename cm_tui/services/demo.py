@@ -1417,7 +1417,9 @@ class _Generator:
 
     def staff(self, password_hash: str) -> list[Row]:
         r = self.rng
-        total = max(5, min(20, 5 + self.n_clients // 150))
+        # One person per ~150 clients, at most 50: the size of team DESIGN §8 times the
+        # team's follow-up queue for (a 100k-client demo has 50 people).
+        total = max(5, min(50, 5 + self.n_clients // 150))
         rest = total - 3
         chws = max(1, round(rest * 0.4))
         cms = rest - chws
