@@ -132,6 +132,7 @@ class FollowUpQueueScreen(BaseScreen[None]):
         self._undo: fs.Cancelled | None = None
         self._own: set[int] = set()  # follow-ups this screen changed (not "someone else")
         self._notice: Text | None = None  # a quiet word after a live refresh
+        self._was_covered = False  # another screen or a dialog has been on top of it
 
     # ------------------------------------------------------------ layout
 
@@ -158,7 +159,38 @@ class FollowUpQueueScreen(BaseScreen[None]):
         self._fit_columns()
         table.focus()
         self._update_title()
-        self.reload()
+        if self.app.store.is_sqlite:  # type: ignore[attr-defined]
+            self._first_window()
+        else:
+            self.reload()
+
+    def _first_window(self) -> None:
+        """The first window read on the spot, as the caseload does on SQLite: a few ms
+        off an index, so the rows are in the screen's very first frame (issue 6);
+        the four tab counts follow from a worker."""
+        self._generation += 1
+        app: Any = self.app
+        scope = self.scope or QueueScope.mine()
+        with app.store.read() as session:
+            rows = fq.queue_page(
+                session, app.viewer, scope, self.tab, None, PAGE + 1, fq.Bounds.at()
+            )
+        self._show(self._generation, rows, None, False, None)
+        self._load_counts(scope)
+
+    @work(thread=True, exclusive=True, group="queue-counts", exit_on_error=False)
+    def _load_counts(self, scope: QueueScope) -> None:
+        app: Any = self.app
+        with app.store.read() as session:
+            counts = fq.tab_counts(session, app.viewer, scope, fq.Bounds.at())
+        app.call_from_thread(self._show_counts, scope, counts)
+
+    def _show_counts(self, scope: QueueScope, counts: dict[str, int]) -> None:
+        """The counts are of all four tabs of one list: still right after a tab switch."""
+        if scope == self.scope and not self.counts:
+            self.counts = counts
+            self._update_tabs()
+            self._update_summary()
 
     def on_resize(self) -> None:
         self._fit_columns()
@@ -346,7 +378,7 @@ class FollowUpQueueScreen(BaseScreen[None]):
         return Text(age, style="bold red" if late else "cyan")
 
     def _update_summary(self) -> None:
-        shown, total = len(self.rows), self.counts.get(self.tab, len(self.rows))
+        shown, total = len(self.rows), self.counts.get(self.tab)
         order = "newest first" if self.tab == "done" else "by priority, then due"
         if self.tab == "done":
             what = f"done in the last {fq.DONE_DAYS} days"
@@ -356,7 +388,10 @@ class FollowUpQueueScreen(BaseScreen[None]):
         if self._notice is not None:
             text.append_text(self._notice)
             text.append(" · ")
-        text.append(f"{shown:,} of {total:,} {what} · {order}")
+        if total is not None:
+            text.append(f"{shown:,} of {total:,} {what} · {order}")
+        else:  # the counts are still being read
+            text.append(f"{shown:,}{'+' if self._more else ''} {what} · {order}")
         if self.selected:
             text.append(f" · {len(self.selected)} selected (r reassigns them)", style="magenta")
         viewer = self.app.viewer  # type: ignore[attr-defined]
@@ -706,8 +741,14 @@ class FollowUpQueueScreen(BaseScreen[None]):
 
         self.run_worker(work_, thread=True, group="queue-change", exit_on_error=False)
 
+    def on_screen_suspend(self) -> None:
+        self._was_covered = True
+
     def on_screen_resume(self) -> None:
-        if self.rows or self.counts:
+        """Back from another screen or a dialog: catch up in place. (Not as it first
+        opens: on SQLite its rows are already there, read in on_mount.)"""
+        if self._was_covered and (self.rows or self.counts):
+            self._was_covered = False
             self.reload(live=True)
 
     def on_data_changed(self, event: DataChanged) -> None:
