@@ -79,10 +79,8 @@ def main(
     try:
         app = make_app(database_url, db=db, user=user, demo=demo, demo_clients=demo_clients)
     except StoreError as exc:
-        runtime.start_up_over()
         fail(str(exc))
     except ValueError as exc:  # a broken config file
-        runtime.start_up_over()
         fail(str(exc))
     app.run()
     app.store.close()

@@ -43,32 +43,7 @@ def describe_error(error: BaseException) -> str:
 
 
 class _ReportsWorkerErrors:
-    """Also: the screen's size classes (``SIZE_CLASSES``), set before it first lays out.
-
-    A class that changes on a screen restyles every widget on it; set in ``on_resize``
-    the way Textual's examples do, they restyled each screen a second time as it
-    opened (about a third of opening the client brief, issue 8). They are set here
-    from the terminal's size as the screen is made, and kept right on resize.
-    """
-
     _last_failure: tuple[str, float] | None = None
-    SIZE_CLASSES: ClassVar[dict[str, Callable[[Size], bool]]] = {}
-
-    def _set_size_classes(self, size: Size, *, update: bool = True) -> None:
-        for name, applies in self.SIZE_CLASSES.items():
-            self.set_class(applies(size), name, update=update)  # type: ignore[attr-defined]
-
-    def _initial_size_classes(self) -> None:
-        if not self.SIZE_CLASSES:
-            return
-        try:
-            size = self.app.size  # type: ignore[attr-defined]
-        except NoActiveAppError:  # made outside a running app: on_resize sets them
-            return
-        self._set_size_classes(size, update=False)
-
-    def on_resize(self) -> None:
-        self._set_size_classes(self.size)  # type: ignore[attr-defined]
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.state == WorkerState.ERROR and event.worker.error is not None:
@@ -95,14 +70,39 @@ class _ReportsWorkerErrors:
         )
 
 
+class _SizeClasses:
+    """The screen's size classes (``SIZE_CLASSES``), set before it first lays out.
+
+    A class that changes on a screen restyles every widget on it; set in ``on_resize``
+    the way Textual's examples do, they restyled each screen a second time as it
+    opened (about a third of opening the client brief, issue 8). They are set here
+    from the terminal's size as the screen is made, and kept right on resize.
+    """
+
+    SIZE_CLASSES: ClassVar[dict[str, Callable[[Size], bool]]] = {}
+
+    def __init__(self, name: str | None = None, id: str | None = None, classes: str | None = None):
+        super().__init__(name, id, classes)  # type: ignore[call-arg]
+        if not self.SIZE_CLASSES:
+            return
+        try:
+            size = self.app.size  # type: ignore[attr-defined]
+        except NoActiveAppError:  # made outside a running app: on_resize sets them
+            return
+        self._set_size_classes(size, update=False)
+
+    def _set_size_classes(self, size: Size, *, update: bool = True) -> None:
+        for name, applies in self.SIZE_CLASSES.items():
+            self.set_class(applies(size), name, update=update)  # type: ignore[attr-defined]
+
+    def on_resize(self) -> None:
+        self._set_size_classes(self.size)  # type: ignore[attr-defined]
+
+
 DEMO_MARK = "DEMO DATA"
 
 
-class BaseScreen(_ReportsWorkerErrors, Screen[R], Generic[R]):
-    def __init__(self, name: str | None = None, id: str | None = None, classes: str | None = None):
-        super().__init__(name, id, classes)
-        self._initial_size_classes()
-
+class BaseScreen(_ReportsWorkerErrors, _SizeClasses, Screen[R], Generic[R]):
     def validate_sub_title(self, sub_title: str | None) -> str | None:
         """A demo database says so in the header of every screen (DESIGN §2)."""
         if sub_title:
@@ -112,7 +112,5 @@ class BaseScreen(_ReportsWorkerErrors, Screen[R], Generic[R]):
         return f"{sub_title} · {DEMO_MARK}"
 
 
-class BaseModal(_ReportsWorkerErrors, ModalScreen[R], Generic[R]):
-    def __init__(self, name: str | None = None, id: str | None = None, classes: str | None = None):
-        super().__init__(name, id, classes)
-        self._initial_size_classes()
+class BaseModal(_ReportsWorkerErrors, _SizeClasses, ModalScreen[R], Generic[R]):
+    pass
