@@ -66,11 +66,10 @@ class FrameWatch:
                 if renderable is not None:
                     self.hit_at = time.perf_counter()
                     self.event.set()
-                elif self.last_frame_at > self.action_at:
+                else:
                     # A refresh that changed nothing on screen (Textual hands over no
                     # update): the last frame already showed the finished screen.
-                    self.hit_at = self.last_frame_at
-                    self.event.set()
+                    self._hit_last_frame()
             if renderable is not None:
                 self.last_frame_at = time.perf_counter()
 
@@ -150,7 +149,12 @@ class FrameWatch:
             or screen._recompose_required
             or screen._dirty_widgets
         )
-        if holds and not pending and self.last_frame_at > self.action_at:
+        if holds and not pending:
+            self._hit_last_frame()
+
+    def _hit_last_frame(self) -> None:
+        """The frame already on the terminal counts, if it came after the action."""
+        if self.last_frame_at > self.action_at:
             self.hit_at = self.last_frame_at
             self.event.set()
 
@@ -207,6 +211,17 @@ async def settle(pilot: Any, app: App[Any]) -> None:
     raise TimeoutError("workers did not finish")
 
 
+async def started(pilot: Any, app: App[Any]) -> None:
+    """Until the caseload is up and start-up is over: a person opens nothing in the
+    app's first half second (cm_tui.runtime.first_screen_up)."""
+    from cm_tui import runtime
+    from cm_tui.screens.caseload import CaseloadScreen
+
+    while not isinstance(app.screen, CaseloadScreen) or runtime.starting():
+        await pilot.pause(0.05)
+    await settle(pilot, app)
+
+
 @dataclass
 class InteractiveResults:
     screens: list[Samples]
@@ -239,13 +254,7 @@ async def measure(
     search = Samples("search keystroke")
     async with app.run_test(size=(120, 40)) as pilot:
         watch = FrameWatch(app)
-        await settle(pilot, app)
-        while not isinstance(app.screen, CaseloadScreen):
-            await pilot.pause(0.05)
-        await settle(pilot, app)
-        while runtime.starting():  # a person opens nothing in the app's first half second
-            await pilot.pause(0.05)
-        await settle(pilot, app)
+        await started(pilot, app)
         caseload = app.screen
 
         for i in range(repeats):
@@ -339,7 +348,6 @@ async def measure_team(
     from cm_tui import runtime
     from cm_tui.app import make_app
     from cm_tui.config import Settings
-    from cm_tui.screens.caseload import CaseloadScreen
     from cm_tui.screens.followups import FollowUpQueueScreen
     from cm_tui.screens.team import TeamScreen
 
@@ -351,9 +359,7 @@ async def measure_team(
     people = 0
     async with app.run_test(size=(120, 40)) as pilot:
         watch = FrameWatch(app)
-        while not isinstance(app.screen, CaseloadScreen) or runtime.starting():
-            await pilot.pause(0.05)
-        await settle(pilot, app)
+        await started(pilot, app)
         for _ in range(repeats):
             seconds = await watch.timed(
                 lambda: pilot.press("f"),
