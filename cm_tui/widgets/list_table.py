@@ -1,11 +1,49 @@
-"""A row-cursor table for lists: home/end move to the first and last row."""
+"""A row-cursor table for lists: home/end move to the first and last row.
+
+It draws its one-line text cells itself (issue 8). DataTable draws every cell
+through Rich's general machinery (Styled, Padding, console.render_lines,
+measurement with fresh ConsoleOptions); for a table of plain one-line cells,
+which every list here is, that was about half the time of opening a screen.
+:meth:`ListTable._render_cell` makes the same segments from the same steps
+(Text.wrap, Text.render, Segment.adjust_line_length, Segment.apply_style)
+without the generic layers, and the module's ``measure`` is given a shortcut
+for Text that returns what Text.__rich_measure__ would. Anything else (headers,
+row labels, taller rows, other renderables) goes DataTable's way. The snapshot
+tests hold the output to DataTable's, cell for cell.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+from rich.cells import cell_len
+from rich.console import Console, RenderableType
+from rich.segment import Segment
+from rich.style import Style
+from rich.text import Text
 from textual.binding import Binding
-from textual.widgets import DataTable
+from textual.widgets import DataTable, _data_table
+
+_NULL = Style.null()
+_LINES = Text("\n")
+_measure = _data_table.measure
+
+
+def _measure_fast(
+    console: Console,
+    renderable: RenderableType,
+    default: int,
+    *,
+    container_width: int | None = None,
+) -> int:
+    """textual.render.measure, with Text's maximum worked out directly (as
+    Text.__rich_measure__ does) instead of through a new ConsoleOptions per cell."""
+    if type(renderable) is Text:
+        return max(map(cell_len, renderable.plain.splitlines()), default=0)
+    return _measure(console, renderable, default, container_width=container_width)
+
+
+_data_table.measure = _measure_fast  # type: ignore[assignment]
 
 
 class ListTable(DataTable[Any]):
@@ -37,3 +75,80 @@ class ListTable(DataTable[Any]):
             new_rows = self._new_rows.copy()
             self._new_rows.clear()
             self._update_dimensions(new_rows)
+
+    def _render_cell(
+        self,
+        row_index: int,
+        column_index: int,
+        base_style: Style,
+        width: int,
+        cursor: bool = False,
+        hover: bool = False,
+    ) -> list[list[Segment]]:
+        """DataTable._render_cell, drawn directly for a one-line Text cell (or header)."""
+        if column_index < 0:  # row labels
+            return super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
+        header = row_index == -1
+        row_key = self._header_row_key if header else self._row_locations.get_key(row_index)
+        column_key = self._column_locations.get_key(column_index)
+        cache_key = (
+            row_key,
+            column_key,
+            base_style,
+            cursor,
+            hover,
+            self._show_hover_cursor,
+            self._update_count,
+            self._pseudo_class_state,
+        )
+        cached = self._cell_render_cache.get(cache_key)
+        if cached is not None:
+            return cached  # type: ignore[no-any-return]
+        if header:
+            height: int | None = self.header_height
+        else:
+            row = self.rows.get(row_key)  # type: ignore[arg-type]
+            height = None if row is None else row.height
+        cell = self._get_row_renderables(row_index).cells[column_index]
+        inner = width - 2 * self.cell_padding
+        if (
+            height != 1
+            or type(cell) is not Text
+            or inner < 1
+            or "\n" in cell.plain
+            or "\t" in cell.plain
+            or (cell.no_wrap is False and cell.cell_len > inner)  # wrapped: its first line
+        ):
+            return super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
+        component_style, post_style = self._get_styles_to_render_cell(
+            header,
+            False,
+            not header and (row_index < self.fixed_rows or column_index < self.fixed_columns),
+            hover,
+            cursor,
+            self.show_cursor,
+            self._show_hover_cursor,
+            self.cursor_foreground_priority == "css",
+            self.cursor_background_priority == "css",
+        )
+        pre_style = base_style + Style.from_meta({"row": row_index, "column": column_index})
+        pre_style += component_style
+        console = self.app.console
+        options = self.app.console_options
+        (line,) = cell.wrap(
+            console,
+            inner,
+            justify=cell.justify or options.justify or "default",
+            overflow=cell.overflow or options.overflow or "fold",
+            tab_size=console.tab_size if cell.tab_size is None else cell.tab_size,
+            no_wrap=True,
+        )
+        # Joined as Text.__rich_console__ joins its lines: that is what puts the
+        # text's own style on its segments (Text.render leaves it off without spans).
+        rendered = list(_LINES.join((line,)).render(console, end=""))
+        text = Segment.adjust_line_length(rendered, inner, style=_NULL)
+        pad = Segment(" " * self.cell_padding, _NULL) if self.cell_padding else None
+        segments = [pad, *text, pad] if pad else text
+        lines = [list(Segment.apply_style(segments, style=pre_style, post_style=post_style))]
+        self._cell_render_cache[cache_key] = lines
+        return lines

@@ -1,0 +1,82 @@
+"""ListTable draws one-line cells itself (issue 8): the segments must be DataTable's."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from rich.console import Console
+from rich.style import Style
+from rich.text import Text
+from textual.app import App, ComposeResult
+from textual.render import measure
+from textual.widgets import DataTable
+
+from cm_tui.widgets.list_table import ListTable, _measure_fast
+
+CELLS: list[Any] = [
+    "plain str",
+    "[bold]markup in a str[/]",  # DataTable reads str cells as markup
+    Text("styled", style="bold red"),
+    Text(""),
+    Text("", style="dim"),
+    Text.assemble(("Family", "bold"), ", ", ("Given", "italic green")),
+    Text("a text far too long for its column, cut", no_wrap=True),
+    Text("a text far too long for its column, wrapped", no_wrap=False),
+    Text("short", no_wrap=False),
+    Text("ellipsis when it is too long", overflow="ellipsis", no_wrap=True),
+    Text("12", justify="right"),
+    Text("centred", justify="center"),
+    Text("left", justify="left"),
+    Text("漢字とemoji 👩‍⚕️ wide", style="on blue"),
+    Text("[not markup] \x1b[31m escape"),
+    Text("two\nlines"),
+    Text("a\ttab"),
+    42,
+    None,
+]
+
+
+class TablesApp(App[None]):
+    def compose(self) -> ComposeResult:
+        yield ListTable(id="fast")
+
+    def on_mount(self) -> None:
+        table = self.query_one(ListTable)
+        for width in (6, 12, 1, None):
+            table.add_column(Text("Head", style="italic"), width=width)
+        table.add_column("[b]Markup head[/]")
+        for cell in CELLS:
+            table.add_row(cell, cell, cell, cell, cell)
+        table.add_row(*CELLS[:5], height=2)  # taller rows go DataTable's way
+
+
+def _both(table: ListTable, row: int, column: int, width: int, **flags: Any) -> tuple[Any, Any]:
+    base = Style(color="white", bgcolor="black")
+    table._cell_render_cache.clear()
+    fast = table._render_cell(row, column, base, width, **flags)
+    table._cell_render_cache.clear()
+    slow = DataTable._render_cell(table, row, column, base, width, **flags)
+    return fast, slow
+
+
+async def test_cells_are_drawn_as_datatable_draws_them() -> None:
+    app = TablesApp()
+    async with app.run_test(size=(100, 30)) as pilot:
+        table = app.query_one(ListTable)
+        await pilot.pause()
+        checked = 0
+        for row in range(-1, table.row_count):
+            for column, col in enumerate(table.ordered_columns):
+                width = col.get_render_width(table)
+                for flags in ({}, {"cursor": True}, {"hover": True}):
+                    fast, slow = _both(table, row, column, width, **flags)
+                    assert fast == slow, (row, column, flags)
+                    checked += 1
+        assert checked > 200
+
+
+@pytest.mark.parametrize("cell", [c for c in CELLS if isinstance(c, Text)])
+def test_measure_of_text_is_rich_s(cell: Text) -> None:
+    console = Console(width=80)
+    assert _measure_fast(console, cell, 1) == measure(console, cell, 1)
