@@ -119,6 +119,33 @@ async def test_f_opens_my_queue_with_tabs_in_priority_then_due_order(tmp_path: P
         await settle(pilot, lambda: isinstance(app.screen, CaseloadScreen))
 
 
+async def test_the_queue_opens_with_its_rows_and_counts_in_one_frame(tmp_path: Path) -> None:
+    """On SQLite the first window and the tab counts are read as the screen mounts
+    (issues 6, 8): its first frame is complete, and no worker is left to wait for."""
+    app = build_app(tmp_path / "d.db")
+    async with app.run_test(size=SIZE) as pilot:
+        await _on_caseload(pilot)
+        first_frame: list[Any] = []
+        display = app._display
+
+        def _display(screen: Any, renderable: Any) -> None:
+            if isinstance(screen, FollowUpQueueScreen) and not first_frame:
+                workers = [w for w in app.workers if w.node is screen and w.is_running]
+                first_frame.append((len(screen.rows), dict(screen.counts), workers))
+            display(screen, renderable)
+
+        app._display = _display  # type: ignore[method-assign]
+        await pilot.press("f")
+        await settle(pilot, lambda: isinstance(app.screen, FollowUpQueueScreen))
+        ((rows, counts, workers),) = first_frame
+        if app.store.is_sqlite:
+            assert rows == 1
+            assert counts == {"overdue": 1, "today": 1, "upcoming": 1, "done": 0}
+            assert workers == []
+        await settle(pilot, lambda: app.screen.counts)
+        assert len(app.screen.rows) == 1 and app.screen.counts["overdue"] == 1
+
+
 async def test_unreturned_callback_age_is_visible(tmp_path: Path) -> None:
     db = tmp_path / "d.db"
     app = build_app(db)
