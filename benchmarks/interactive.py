@@ -170,11 +170,14 @@ def screen_ready(
     rows_in: str | None = None,
     watch: FrameWatch | None = None,
     since: int | None = None,
+    loaded: Callable[[Any], bool] | None = None,
 ) -> Callable[[], bool]:
     """The current screen is of this type, its workers are done and its tables laid out.
 
     ``rows_in``: the id of a table that must hold rows. ``watch``/``since``: a
     worker of this screen must have started after ``watch.mark()`` and finished.
+    ``loaded``: the screen holds its data (for a screen given its data as it is
+    pushed, such as the client brief, which has no worker of its own to wait for).
     """
 
     def ready() -> bool:
@@ -195,7 +198,7 @@ def screen_ready(
             table = screen.query_one(f"#{rows_in}", DataTable)
             if table.row_count == 0:
                 return False
-        return True
+        return loaded is None or loaded(screen)
 
     return ready
 
@@ -273,13 +276,14 @@ async def measure(
             app.pop_screen()
             await settle(pilot, app)
 
-            # client brief: enter on a caseload row, brief and timeline painted
+            # client brief: enter on a caseload row, brief and timeline painted (the
+            # record is read before the screen is pushed: cm_tui.screens.client.open_client)
             table = caseload.query_one("#caseload", DataTable)
             table.move_cursor(row=min(i * 7, table.row_count - 1), animate=False)
             await pilot.pause()
             seconds = await watch.timed(
                 lambda: pilot.press("enter"),
-                screen_ready(app, ClientScreen, watch=watch, since=watch.mark()),
+                screen_ready(app, ClientScreen, loaded=lambda s: s.brief is not None),
             )
             screens["client brief"].seconds.append(seconds)
             await pilot.press("escape")
@@ -363,8 +367,9 @@ async def measure_team(
         for _ in range(repeats):
             seconds = await watch.timed(
                 lambda: pilot.press("f"),
+                # rows and tab counts (on SQLite both are read as the screen mounts)
                 screen_ready(
-                    app, FollowUpQueueScreen, rows_in="queue", watch=watch, since=watch.mark()
+                    app, FollowUpQueueScreen, rows_in="queue", loaded=lambda s: bool(s.counts)
                 ),
             )
             queue.seconds.append(seconds)

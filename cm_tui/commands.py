@@ -41,6 +41,6 @@ class ClientCommands(Provider):
             )
 
     def _open(self, client_id: int) -> None:
-        from cm_tui.screens.client import ClientScreen
+        from cm_tui.screens.client import open_client
 
-        self.app.push_screen(ClientScreen(client_id))
+        open_client(self.app, client_id)

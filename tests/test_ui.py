@@ -251,6 +251,82 @@ async def test_client_brief_shows_the_pre_call_facts_literally(tmp_path: Path) -
     assert len(views) == 2 and all(v.entity == "client" for v in views)
 
 
+async def test_the_brief_opens_with_the_record_in_its_first_frame(tmp_path: Path) -> None:
+    """The record is read (and its view audited) before the screen is pushed (issue 8):
+    the brief is never painted empty, and reads nothing again as it opens."""
+    app = build_app(tmp_path / "demo.db")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, lambda: isinstance(app.screen, CaseloadScreen))
+        await settle(pilot, lambda: len(table_names(app)) == 7)
+        first_frame: list[Any] = []
+        display = app._display
+
+        def _display(screen: Any, renderable: Any) -> None:
+            if isinstance(screen, ClientScreen) and not first_frame:
+                first_frame.append((screen.brief, [w for w in app.workers if w.node is screen]))
+            display(screen, renderable)
+
+        app._display = _display  # type: ignore[method-assign]
+        await pilot.press("enter")
+        await settle(pilot, lambda: isinstance(app.screen, ClientScreen))
+        ((brief, workers),) = first_frame
+        assert brief is not None and brief.client.family_name == "Alvarez"
+        assert not workers  # it read nothing again as it opened
+        assert "Loading" not in shown(app.screen.query_one("#identity", Static))
+
+
+async def test_opening_a_record_that_is_slow_refused_or_left(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    from cm_tui.screens import client as client_screen
+
+    release = threading.Event()
+    answer: list[Any] = []
+    real = client_screen.read_brief
+
+    def read_brief(*args: Any, **kwargs: Any) -> Any:
+        release.wait(10)
+        return answer[0] if answer else real(*args, **kwargs)
+
+    monkeypatch.setattr(client_screen, "read_brief", read_brief)
+    app = build_app(tmp_path / "demo.db")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, lambda: isinstance(app.screen, CaseloadScreen))
+        await settle(pilot, lambda: len(table_names(app)) == 7)
+
+        # Slow: the user is told, and the brief follows when the read is done.
+        await pilot.press("enter")
+        await pilot.pause(client_screen.SLOW_OPEN_S + 0.3)
+        assert isinstance(app.screen, CaseloadScreen)
+        assert any("Opening the record" in str(n.message) for n in app._notifications)
+        release.set()
+        await settle(pilot, lambda: isinstance(app.screen, ClientScreen) and app.screen.brief)
+        await pilot.press("escape")
+        await settle(pilot, lambda: isinstance(app.screen, CaseloadScreen))
+
+        # Left: the user opened help meanwhile; the brief does not jump over it.
+        release.clear()
+        await pilot.press("enter")
+        await pilot.pause()
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        release.set()
+        await settle(pilot)
+        assert isinstance(app.screen, HelpScreen)
+        assert not any(isinstance(s, ClientScreen) for s in app.screen_stack)
+        await pilot.press("escape")
+        await settle(pilot, lambda: isinstance(app.screen, CaseloadScreen))
+
+        # Refused: a notice, and the caseload stays.
+        answer.append("You do not have access to this client's record.")
+        await pilot.press("enter")
+        await settle(pilot)
+        assert isinstance(app.screen, CaseloadScreen)
+        assert any("do not have access" in str(n.message) for n in app._notifications)
+
+
 # ---------------------------------------------------------------- help, lock, palette
 
 

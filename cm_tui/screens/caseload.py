@@ -363,9 +363,9 @@ class CaseloadScreen(BaseScreen[None]):
             self.open_client(client_id)
 
     def open_client(self, client_id: int) -> None:
-        from cm_tui.screens.client import ClientScreen
+        from cm_tui.screens.client import open_client
 
-        self.app.push_screen(ClientScreen(client_id))
+        open_client(self.app, client_id)
 
     def action_log_contact(self) -> None:
         from cm_tui.screens.contact_form import open_contact_form

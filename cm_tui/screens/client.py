@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Group
 from rich.text import Text
@@ -14,6 +14,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import DataTable, Header, Select, Static
 from textual.widgets.data_table import ColumnKey
+from textual.worker import get_current_worker
 
 from cm_tui.screens.addendum import describe_entry
 from cm_tui.screens.base import BaseScreen
@@ -30,15 +31,128 @@ from cm_tui.widgets.keybar import KeyBar
 from cm_tui.widgets.list_table import ListTable
 from cm_tui.widgets.safe import literal
 
+if TYPE_CHECKING:
+    from textual.app import App
+
+    from cm_tui.store.access import Viewer
+    from cm_tui.store.db import Store
+
 TIMELINE_PAGE = 50
 PLAN_GOALS = 6
 GOAL_STYLE = {"active": "bold", "met": "green", "not_met": "yellow"}
 NOTE_MIN = 20
+SLOW_OPEN_S = 0.4  # opening a record takes longer than this: say so
+
+
+@dataclass(frozen=True)
+class BriefRead:
+    """What the brief shows, read in one go: the client, the first window of
+    contacts (and their count when a filter is on) and the care-plan panel."""
+
+    brief: ClientBrief
+    entries: list[TimelineEntry]
+    count: int | None
+    plan: PlanPanel | None
+
+
+def read_brief(
+    store: Store, viewer: Viewer, client_id: int, flt: TimelineFilter, *, audited: bool
+) -> BriefRead | str:
+    """The brief, or why it may not be shown. ``audited``: this is the view of the
+    record (an audit event, written with the read); otherwise a refresh of one."""
+    if audited:
+        try:
+            brief = view_client(store, viewer, client_id)
+        except NotAllowed as exc:
+            return str(exc)
+    else:
+        with store.read() as session:
+            found = queries.client_brief(session, viewer, client_id)
+        if found is None:
+            return "You no longer have access to this record."
+        brief = found
+    with store.read() as session:
+        entries = contact_queries.timeline(session, client_id, flt, None, TIMELINE_PAGE + 1)
+        count = contact_queries.timeline_count(session, client_id, flt) if flt.active else None
+    plan = careplans.plan_panel(
+        store, viewer, client_id, goal_limit=PLAN_GOALS, audited=False
+    )  # part of the brief, whose view is audited above
+    return BriefRead(brief, entries, count, plan)
+
+
+def open_client(app: App[Any], client_id: int) -> None:
+    """Open a client's brief with the record in its first frame (issue 8).
+
+    The record is read (and its view audited) first, in a worker of the screen the
+    user is on, and the brief is pushed with it: one layout and paint of a full
+    screen, not an empty one painted and then filled. If the user has moved on by
+    then (another screen, another client), nothing is pushed; a read that takes
+    longer than SLOW_OPEN_S says so, and a refusal is a notice.
+    """
+    origin = app.screen
+
+    def slow() -> None:
+        app.notify("Opening the record…", timeout=2)
+
+    timer = origin.set_timer(SLOW_OPEN_S, slow)
+
+    def load() -> None:
+        worker = get_current_worker()
+        try:
+            read = read_brief(
+                app.store,  # type: ignore[attr-defined]
+                app.viewer,  # type: ignore[attr-defined]
+                client_id,
+                TimelineFilter(),
+                audited=True,
+            )
+        finally:
+            app.call_from_thread(timer.stop)
+        if isinstance(read, str):
+            app.call_from_thread(app.notify, read, severity="error")
+            return
+
+        def push() -> None:
+            if not worker.is_cancelled and app.screen is origin:
+                app.push_screen(ClientScreen(client_id, read))
+
+        app.call_from_thread(push)
+
+    origin.run_worker(
+        load,
+        name="open client",
+        group="open-client",
+        thread=True,
+        exclusive=True,
+        exit_on_error=False,
+    )
+
+
+class TimelineMenus(Horizontal):
+    """The contact timeline's filter menus (method, party, outcome), showing ``flt``."""
+
+    def __init__(self, flt: TimelineFilter) -> None:
+        super().__init__(id="timeline-menus")
+        self.flt = flt
+
+    def compose(self) -> ComposeResult:
+        for id_, prompt, values, value in (
+            ("tl-method", "Method", CONTACT_METHODS, self.flt.method),
+            ("tl-party", "With", PARTIES, self.flt.party),
+            ("tl-outcome", "Outcome", OUTCOMES, self.flt.outcome),
+        ):
+            yield Select(
+                [(label(v), v) for v in values],
+                prompt=prompt,
+                id=id_,
+                compact=True,
+                value=Select.NULL if value is None else value,
+            )
 
 
 class ClientScreen(BaseScreen[None]):
     TITLE = "Client"
-    AUTO_FOCUS = "#timeline"  # focused once as it mounts, not moved there after
+    AUTO_FOCUS = ""  # on_mount focuses the timeline (once, and without scrolling)
     CSS_PATH = ["client.tcss", "careplan.tcss"]
     SIZE_CLASSES = {
         "-narrow": lambda s: s.width < 100,
@@ -58,9 +172,12 @@ class ClientScreen(BaseScreen[None]):
         Binding("e", "edit_client", "Edit client", show=False),
     ]
 
-    def __init__(self, client_id: int) -> None:
+    def __init__(self, client_id: int, read: BriefRead | None = None) -> None:
+        """``read``: the record as open_client read it, shown before the first frame;
+        without it the screen reads it in a worker as it opens."""
         super().__init__()
         self.client_id = client_id
+        self._read = read
         self.brief: ClientBrief | None = None
         self._entries: list[TimelineEntry] = []
         self._more = False
@@ -87,18 +204,6 @@ class ClientScreen(BaseScreen[None]):
                     yield Static(id="screenings")
         with Horizontal(id="timeline-bar"):
             yield Static("Contacts", id="timeline-title", classes="panel-title")
-            yield Select(
-                [(label(m), m) for m in CONTACT_METHODS],
-                prompt="Method",
-                id="tl-method",
-                compact=True,
-            )
-            yield Select(
-                [(label(p), p) for p in PARTIES], prompt="With", id="tl-party", compact=True
-            )
-            yield Select(
-                [(label(o), o) for o in OUTCOMES], prompt="Outcome", id="tl-outcome", compact=True
-            )
         yield ListTable(id="timeline")
         yield Static(id="detail")
         yield KeyBar()
@@ -120,9 +225,20 @@ class ClientScreen(BaseScreen[None]):
         ):
             tl.add_column(title, key=key, width=width or NOTE_MIN)
         self._fit_note_column()
-        tl.focus()
-        self.query_one("#identity", Static).update(Text("Loading…", style="dim"))
-        self._load_brief()
+        tl.focus(scroll_visible=False)  # the brief at the top: its name line shows first
+        # The menus are mounted just after the first frame: the brief paints first.
+        self.call_after_refresh(self._mount_menus)
+        if self._read is not None:
+            read, self._read = self._read, None
+            self._show_brief(read)
+        else:
+            self.query_one("#identity", Static).update(Text("Loading…", style="dim"))
+            self._load_brief()
+
+    def _mount_menus(self) -> None:
+        bar = self.query_one("#timeline-bar", Horizontal)
+        if self.is_attached and bar.is_attached and not self.query("#timeline-menus"):
+            bar.mount(TimelineMenus(self.timeline_filter))
 
     def on_resize(self) -> None:
         self._fit_note_column()
@@ -145,34 +261,14 @@ class ClientScreen(BaseScreen[None]):
     def _load_brief(self, audited: bool = True) -> None:
         """The brief and the first window of contacts. The first load is the audited
         view; refreshes after this user's own change re-read without a new event."""
-        viewer = self.app.viewer
-        if audited:
-            try:
-                brief = view_client(self.app.store, viewer, self.client_id)
-            except NotAllowed as exc:
-                self.app.call_from_thread(self._refused, str(exc))
-                return
+        generation = self._timeline_generation
+        read = read_brief(
+            self.app.store, self.app.viewer, self.client_id, self.timeline_filter, audited=audited
+        )
+        if isinstance(read, str):
+            self.app.call_from_thread(self._refused, read)
         else:
-            with self.app.store.read() as session:
-                found = queries.client_brief(session, viewer, self.client_id)
-            if found is None:
-                self.app.call_from_thread(
-                    self._refused, "You no longer have access to this record."
-                )
-                return
-            brief = found
-        flt, generation = self.timeline_filter, self._timeline_generation
-        with self.app.store.read() as session:
-            entries = contact_queries.timeline(
-                session, self.client_id, flt, None, TIMELINE_PAGE + 1
-            )
-            count = (
-                contact_queries.timeline_count(session, self.client_id, flt) if flt.active else None
-            )
-        plan = careplans.plan_panel(
-            self.app.store, viewer, self.client_id, goal_limit=PLAN_GOALS, audited=False
-        )  # part of the brief, whose view is audited above
-        self.app.call_from_thread(self._show_brief, brief, entries, count, generation, plan)
+            self.app.call_from_thread(self._show_brief, read, generation)
 
     @work(thread=True, exclusive=True, group="timeline", exit_on_error=False)
     def _load_timeline(self, generation: int) -> None:
@@ -208,14 +304,8 @@ class ClientScreen(BaseScreen[None]):
         self.notify(message, severity="error")
         self.app.pop_screen()
 
-    def _show_brief(
-        self,
-        brief: ClientBrief,
-        entries: list[TimelineEntry],
-        count: int | None = None,
-        generation: int = 0,
-        plan: PlanPanel | None = None,
-    ) -> None:
+    def _show_brief(self, read: BriefRead, generation: int = 0) -> None:
+        brief, plan = read.brief, read.plan
         self.brief = brief
         if plan is not None:
             self.plan = plan
@@ -335,7 +425,7 @@ class ClientScreen(BaseScreen[None]):
         )
         self.query_one("#screenings-box").border_title = "Screenings"
 
-        self._show_timeline(entries, count, generation)
+        self._show_timeline(read.entries, read.count, generation)
 
     def _show_plan(self, panel: PlanPanel) -> None:
         """One line at 80 columns; from 160, a line per goal under it."""
@@ -475,11 +565,11 @@ class ClientScreen(BaseScreen[None]):
             ("#tl-party", flt.party),
             ("#tl-outcome", flt.outcome),
         ):
-            select = self.query_one(id_, Select)
-            wanted = Select.NULL if value is None else value
-            if select.value != wanted:
-                with select.prevent(Select.Changed):
-                    select.value = wanted
+            for select in self.query(id_).results(Select):  # none before the menus mount
+                wanted = Select.NULL if value is None else value
+                if select.value != wanted:
+                    with select.prevent(Select.Changed):
+                        select.value = wanted
         self._timeline_generation += 1
         self._more = False
         self._load_timeline(self._timeline_generation)
