@@ -374,9 +374,15 @@ async def measure_team(
             )
             queue.seconds.append(seconds)
             await settle(pilot, app)
+            was = app.screen.tab  # type: ignore[attr-defined]
             seconds = await watch.timed(
                 lambda: pilot.press("right"),
-                screen_ready(app, FollowUpQueueScreen, watch=watch, since=watch.mark()),
+                # the next tab's rows shown (on SQLite read on the spot, else by a worker)
+                screen_ready(
+                    app,
+                    FollowUpQueueScreen,
+                    loaded=lambda s, was=was: s.shown_tab not in (None, was),
+                ),
             )
             tab.seconds.append(seconds)
             await settle(pilot, app)

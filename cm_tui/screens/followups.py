@@ -122,6 +122,7 @@ class FollowUpQueueScreen(BaseScreen[None]):
         super().__init__()
         self.scope = scope
         self.tab: TabName = tab
+        self.shown_tab: TabName | None = None  # whose rows the table holds (none yet)
         self.person_name = person_name
         self.rows: list[QueueRow] = []
         self.counts: dict[str, int] = {}
@@ -164,18 +165,21 @@ class FollowUpQueueScreen(BaseScreen[None]):
         else:
             self.reload()
 
-    def _first_window(self) -> None:
+    def _first_window(self, *, counts: bool = True) -> None:
         """The first window and the four tab counts read on the spot, as the caseload
         reads its first window on SQLite: a few ms each off an index (about 4 and 8 ms
         for a team of 49 on the 100k database), so the rows and counts are in the
-        screen's very first frame, with no second frame to wait for (issue 6)."""
+        screen's very first frame, with no second frame to wait for (issue 6).
+        ``counts=False``: another tab of the same list, whose counts still hold."""
         self._generation += 1
+        self._more = False
+        self._notice = None
         app: Any = self.app
         scope, bounds = self.scope or QueueScope.mine(), fq.Bounds.at()
         with app.store.read() as session:
             rows = fq.queue_page(session, app.viewer, scope, self.tab, None, PAGE + 1, bounds)
-            counts = fq.tab_counts(session, app.viewer, scope, bounds)
-        self._show(self._generation, rows, counts, False, None)
+            tab_counts = fq.tab_counts(session, app.viewer, scope, bounds) if counts else None
+        self._show(self._generation, rows, tab_counts, False, None)
 
     def on_resize(self) -> None:
         self._fit_columns()
@@ -274,6 +278,7 @@ class FollowUpQueueScreen(BaseScreen[None]):
     ) -> None:
         if generation != self._generation:
             return  # a newer tab or scope has started loading
+        self.shown_tab = self.tab  # the rows now shown are this tab's
         table = self.query_one("#queue", ListTable)
         self._more = len(rows) > size
         rows = rows[:size]
@@ -452,7 +457,12 @@ class FollowUpQueueScreen(BaseScreen[None]):
         if name in fq.TABS and name != self.tab:
             self.tab = name  # type: ignore[assignment]
             self.selected.clear()
-            self.reload(counts=False)  # the counts are of all four tabs: still right
+            # The counts are of all four tabs: still right. On SQLite the tab's first
+            # window is read on the spot (a few ms), so the switch is one frame.
+            if self.app.store.is_sqlite:  # type: ignore[attr-defined]
+                self._first_window(counts=False)
+            else:
+                self.reload(counts=False)
             self.query_one("#queue", DataTable).focus()
 
     # ------------------------------------------------------------ actions
