@@ -208,6 +208,24 @@ async def test_caseload_is_windowed(tmp_path: Path) -> None:
         assert names == sorted(names) and len(set(names)) == len(names)
 
 
+async def test_the_program_menu_lists_the_programmes_in_use(tmp_path: Path) -> None:
+    """Read for the menu once the rows are painted (on SQLite without a worker)."""
+    from cm_tui.store.models import Client
+
+    app = build_app(tmp_path / "demo.db")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, lambda: isinstance(app.screen, CaseloadScreen))
+        await settle(pilot, lambda: bool(app.screen.query("#program")))
+        menu = app.screen.query_one("#program", Select)
+        await settle(pilot, lambda: len(menu._options) > 1)
+        offered = [str(value) for _, value in menu._options if value is not Select.NULL]
+    store = open_store(db_url(tmp_path / "demo.db"))
+    with store.read() as s:
+        in_use = sorted({p for p in s.exec(select(Client.program)).all() if p})
+    store.close()
+    assert offered == in_use and in_use
+
+
 # ---------------------------------------------------------------- client brief
 
 

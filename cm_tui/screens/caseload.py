@@ -47,12 +47,13 @@ class FilterMenus(Horizontal):
     def __init__(self, sort: SortKey) -> None:
         super().__init__(id="filter-menus")
         self.sort = sort
+        self.programs: list[str] = []  # what the program menu offers
 
     def compose(self) -> ComposeResult:
         yield Select([(label(r), r) for r in RISK_TIERS], prompt="Risk", id="risk", compact=True)
         # Composed lazily: the programme list may already have arrived.
-        programs: list[str] = getattr(self.screen, "_programs", [])
-        yield Select([(p, p) for p in programs], prompt="Program", id="program", compact=True)
+        self.programs = list(getattr(self.screen, "_programs", []))
+        yield Select([(p, p) for p in self.programs], prompt="Program", id="program", compact=True)
         yield Select(
             [(label(s), s) for s in CLIENT_STATUSES],
             prompt="Status",
@@ -73,6 +74,16 @@ class FilterMenus(Horizontal):
             id="sort",
             compact=True,
         )
+
+    def on_mount(self) -> None:
+        # The programmes may have arrived while the menus were being built.
+        self.call_after_refresh(self.offer, getattr(self.screen, "_programs", []))
+
+    def offer(self, programs: list[str]) -> None:
+        """Give the program menu these programmes (unless it has them already)."""
+        if programs != self.programs and self.is_attached:
+            self.programs = list(programs)
+            self.query_one("#program", Select).set_options([(p, p) for p in programs])
 
 
 @dataclass
@@ -144,13 +155,19 @@ class CaseloadScreen(BaseScreen[None]):
             self._first_window()  # a few ms off an index: rows are in the very first frame
         else:
             self.reload()
-        self._load_programs()
+            self._load_programs()
         # The menus are mounted just after the first frame: the list paints first.
         self.call_after_refresh(self._mount_menus)
 
     def _mount_menus(self) -> None:
         filters = self.query_one("#filters", Horizontal)
         if self.is_attached and filters.is_attached and not self.query("#filter-menus"):
+            if self.app.store.is_sqlite:
+                # The programmes in use, for their menu: a few index probes (a skip
+                # scan), read here after the rows' frame rather than in a worker that
+                # would share the GIL with that frame's layout (issue 8).
+                with self.app.store.read() as session:
+                    self._programs = queries.programs_in_use(session)
             filters.mount(FilterMenus(self.sort))
 
     def on_resize(self) -> None:
@@ -213,10 +230,11 @@ class CaseloadScreen(BaseScreen[None]):
 
     def _set_programs(self, programs: list[str]) -> None:
         self._programs = programs
-        select = self._menu("program")
-        if select is not None and select.is_mounted:
-            # Just after the lazy mount the menu may not have built its list yet.
-            select.call_after_refresh(select.set_options, [(p, p) for p in programs])
+        menus = next(iter(self.query("#filter-menus").results(FilterMenus)), None)
+        if menus is not None and menus.is_mounted:
+            # Just after the lazy mount the menu may not have built its list yet; menus
+            # still being built take the list as they mount (FilterMenus.on_mount).
+            menus.call_after_refresh(menus.offer, programs)
 
     def _menu(self, menu_id: str) -> Select[Any] | None:
         """A filter menu, or None in the moment before the menus are mounted."""
