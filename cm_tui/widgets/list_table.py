@@ -26,6 +26,7 @@ from textual.widgets import DataTable, _data_table
 
 _NULL = Style.null()
 _LINES = Text("\n")
+TEXT_LINES_KEPT = 4096  # distinct cell lines a table keeps drawn (ListTable._text_line)
 _measure = _data_table.measure
 
 
@@ -56,6 +57,8 @@ class ListTable(DataTable[Any]):
         kwargs.setdefault("cursor_type", "row")
         kwargs.setdefault("zebra_stripes", True)
         super().__init__(**kwargs)
+        self._text_lines: dict[tuple[Any, ...], list[Segment]] = {}
+        self._text_defaults: tuple[str, str] | None = None
 
     def lay_out_now(self) -> None:
         """Measure the rows just added now, not when the app is next idle.
@@ -133,13 +136,33 @@ class ListTable(DataTable[Any]):
         )
         pre_style = base_style + Style.from_meta({"row": row_index, "column": column_index})
         pre_style += component_style
+        text = self._text_line(cell, inner)
+        pad = Segment(" " * self.cell_padding, _NULL) if self.cell_padding else None
+        segments = [pad, *text, pad] if pad else text
+        lines = [list(Segment.apply_style(segments, style=pre_style, post_style=post_style))]
+        self._cell_render_cache[cache_key] = lines
+        return lines
+
+    def _text_line(self, cell: Text, inner: int) -> list[Segment]:
+        """A one-line Text as the segments of a line ``inner`` cells wide, before the
+        table's styles: kept for cells alike (the same text, styles and width), which
+        most of a list's cells are (a risk tier, a method, "—") and every row that
+        stays on screen as a search narrows."""
+        if self._text_defaults is None:
+            options = self.app.console_options
+            self._text_defaults = (options.justify or "default", options.overflow or "fold")
+        justify, overflow = self._text_defaults
+        justify, overflow = cell.justify or justify, cell.overflow or overflow
+        key = (cell.plain, cell.style, tuple(cell.spans), justify, overflow, inner)
+        cached = self._text_lines.get(key)
+        if cached is not None:
+            return cached
         console = self.app.console
-        options = self.app.console_options
         (line,) = cell.wrap(
             console,
             inner,
-            justify=cell.justify or options.justify or "default",
-            overflow=cell.overflow or options.overflow or "fold",
+            justify=justify,  # type: ignore[arg-type]
+            overflow=overflow,  # type: ignore[arg-type]
             tab_size=console.tab_size if cell.tab_size is None else cell.tab_size,
             no_wrap=True,
         )
@@ -147,8 +170,7 @@ class ListTable(DataTable[Any]):
         # text's own style on its segments (Text.render leaves it off without spans).
         rendered = list(_LINES.join((line,)).render(console, end=""))
         text = Segment.adjust_line_length(rendered, inner, style=_NULL)
-        pad = Segment(" " * self.cell_padding, _NULL) if self.cell_padding else None
-        segments = [pad, *text, pad] if pad else text
-        lines = [list(Segment.apply_style(segments, style=pre_style, post_style=post_style))]
-        self._cell_render_cache[cache_key] = lines
-        return lines
+        if len(self._text_lines) >= TEXT_LINES_KEPT:
+            self._text_lines.clear()
+        self._text_lines[key] = text
+        return text
