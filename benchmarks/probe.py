@@ -19,7 +19,16 @@ import os
 import sys
 import time
 
-WATCHED = ("alembic", "faker", "argon2", "cm_tui.screening", "psycopg", "cm_tui.services.demo")
+WATCHED = (
+    "alembic",
+    "faker",
+    "argon2",
+    "cm_tui.screening",
+    "psycopg",
+    "cm_tui.services.demo",
+    "sqlalchemy.dialects.postgresql",
+    "textual.widgets._text_area",
+)
 
 
 def _install(fd: int) -> None:

@@ -27,7 +27,14 @@ KEYSTROKE_S = 0.050
 QUEUE_S = 0.100
 IMPORT_S = 15.0
 GROWTH = 1.10  # "does not grow with size": 100k start within 10 % of the 1k start
-FORBIDDEN = ("alembic", "faker", "argon2", "cm_tui.screening")
+FORBIDDEN = (
+    "alembic",
+    "faker",
+    "argon2",
+    "cm_tui.screening",
+    "sqlalchemy.dialects.postgresql",
+    "textual.widgets._text_area",
+)
 
 
 @dataclass

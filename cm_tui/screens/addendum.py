@@ -19,7 +19,8 @@ from cm_tui.store.queries import TimelineEntry
 from cm_tui.store.types import utcnow
 from cm_tui.store.vocab import label
 from cm_tui.widgets import cells
-from cm_tui.widgets.safe import SafeTextArea, literal
+from cm_tui.widgets.safe import literal
+from cm_tui.widgets.safe_text_area import SafeTextArea
 
 
 def describe_entry(entry: TimelineEntry, *, one_line_header: bool = False) -> Group:

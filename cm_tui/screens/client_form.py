@@ -28,7 +28,8 @@ from cm_tui.screens.conflict import ConflictRow, ConflictScreen
 from cm_tui.services import clients as cs
 from cm_tui.store.types import utcnow
 from cm_tui.store.vocab import label
-from cm_tui.widgets.safe import SafeInput, SafeTextArea, literal, plain
+from cm_tui.widgets.safe import SafeInput, literal, plain
+from cm_tui.widgets.safe_text_area import SafeTextArea
 
 HINTS = {
     "dob": "1950-01-31 or 01/31/1950",

@@ -35,7 +35,8 @@ from cm_tui.store.types import utcnow
 from cm_tui.store.vocab import CONTACT_METHODS, label
 from cm_tui.widgets import cells
 from cm_tui.widgets.choice import Choice, ChoiceBar
-from cm_tui.widgets.safe import SafeInput, SafeTextArea, literal, plain
+from cm_tui.widgets.safe import SafeInput, literal, plain
+from cm_tui.widgets.safe_text_area import SafeTextArea
 
 OUTCOME_CHOICES = [
     Choice("reached", "reached", "r"),

@@ -8,7 +8,7 @@ from rich.cells import cell_len
 from rich.segment import Segment
 from rich.text import Text
 from textual.strip import Strip
-from textual.widgets import Input, TextArea
+from textual.widgets import Input
 
 # C0 controls except tab/newline, DEL, C1 controls (which include CSI), and the
 # bidirectional overrides and isolates that can reorder what a reader sees.
@@ -61,13 +61,6 @@ def _drawn(strip: Strip) -> Strip:
 class SafeInput(Input):
     """An Input for text that may come from the database (a draft, a stored title):
     the value is kept exactly; a control character in it is never drawn live."""
-
-    def render_line(self, y: int) -> Strip:
-        return _drawn(super().render_line(y))
-
-
-class SafeTextArea(TextArea):
-    """A TextArea for text that may come from the database (a restored draft)."""
 
     def render_line(self, y: int) -> Strip:
         return _drawn(super().render_line(y))
