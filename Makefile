@@ -15,7 +15,10 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	@touch $(STAMP)
 
+# Bytecode for cm-tui's own modules, as an installed package has it (the interpreter
+# does not write it where PYTHONDONTWRITEBYTECODE is set; up-to-date files are skipped).
 run: $(STAMP)
+	@$(BIN)/python -m compileall -q cm_tui
 	$(BIN)/cm-tui --demo
 
 test: $(STAMP)
