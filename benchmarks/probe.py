@@ -28,6 +28,7 @@ WATCHED = (
     "cm_tui.services.demo",
     "sqlalchemy.dialects.postgresql",
     "textual.widgets._text_area",
+    "cm_tui.store.models_later",
 )
 
 

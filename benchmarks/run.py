@@ -36,6 +36,7 @@ FORBIDDEN = (
     "cm_tui.screening",
     "sqlalchemy.dialects.postgresql",
     "textual.widgets._text_area",
+    "cm_tui.store.models_later",
 )
 
 

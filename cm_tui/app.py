@@ -76,10 +76,9 @@ class CmTuiApp(_ReportsWorkerErrors, App[None]):
     # ------------------------------------------------------------ start-up
 
     def on_mount(self) -> None:
-        from cm_tui import runtime
 
         # After the first frame (the caseload's rows, or the sign-in box): see runtime.
-        self.set_timer(FIRST_SCREEN_S, runtime.first_screen_up)
+        self.set_timer(FIRST_SCREEN_S, self._first_screen_up)
         self.sub_title = DEMO_BANNER if self.demo_db else ""
         for warning in self.store.warnings:
             self.notify(warning, title="Check file permissions", severity="warning", timeout=20)
@@ -98,6 +97,13 @@ class CmTuiApp(_ReportsWorkerErrors, App[None]):
             from cm_tui.screens.login import LoginScreen
 
             self.push_screen(LoginScreen(), self._signed_in)
+
+    def _first_screen_up(self) -> None:
+        from cm_tui import runtime
+        from cm_tui.store import models
+
+        models.load_all()  # the tables the first screen did not need (store/models.py)
+        runtime.first_screen_up()
 
     def _start_demo(self) -> None:
         from cm_tui.store.queries import has_clients

@@ -148,8 +148,10 @@ def test_models_and_migrations_agree(any_store: Store) -> None:
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
 
+    from cm_tui.store import models
     from cm_tui.store.schema_version import include_object
 
+    models.load_all()  # every table, not only those of the first screen
     with any_store.engine.connect() as conn:
         ctx = MigrationContext.configure(conn, opts={"include_object": include_object})
         diffs = compare_metadata(ctx, SQLModel.metadata)
@@ -169,6 +171,33 @@ def test_start_path_does_not_import_alembic(tmp_path: Path) -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_the_caseload_needs_only_the_first_screen_s_tables(tmp_path: Path) -> None:
+    """The caseload's modules and its first window define six tables; the other
+    fifteen (models_later) load when first asked for (issue 8: cold start)."""
+    from tests.snapshot_app import build_store
+
+    build_store(tmp_path / "d.db").close()
+    code = (
+        "import sys\n"
+        "import cm_tui.cli, cm_tui.app, cm_tui.screens.caseload, cm_tui.store.changes\n"
+        "from cm_tui.services import auth\n"
+        "from cm_tui.store import queries\n"
+        "from cm_tui.store.db import open_store\n"
+        f"store = open_store('{url_of(tmp_path / 'd.db')}')\n"
+        "viewer = auth.sign_in_without_password(store, 'ann')\n"
+        "with store.read() as s:\n"
+        "    rows = queries.caseload_page(s, viewer, queries.CaseloadFilter(), 'name', None, 51)\n"
+        "print(len(rows), 'cm_tui.store.models_later' in sys.modules)\n"
+        "from cm_tui.store.models import Contact\n"
+        "print(Contact.__tablename__, 'cm_tui.store.models_later' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    first, second = out.stdout.strip().splitlines()
+    assert first.endswith(" False") and int(first.split()[0]) > 0
+    assert second == "contacts True"
 
 
 # ---------------------------------------------------------------- round trips on every engine

@@ -18,7 +18,7 @@ from typing import IO, Any
 
 from sqlalchemy import Table
 
-from cm_tui.store.models import Client, UtilizationEvent
+from cm_tui.store.models import Client
 
 ProgressFn = Callable[[str, int, int], None]
 
@@ -62,6 +62,8 @@ EVENT_BOOKKEEPING = frozenset({"id", "client_id", "source"})
 
 
 def event_fields() -> tuple[str, ...]:
+    from cm_tui.store.models import UtilizationEvent
+
     return (
         "mrn",
         *(c.name for c in table_of(UtilizationEvent).columns if c.name not in EVENT_BOOKKEEPING),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from sqlalchemy import (
     ColumnElement,
@@ -26,19 +26,12 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from cm_tui.store.access import Viewer, caseload_scope, record_scope
-from cm_tui.store.models import (
-    Client,
-    Contact,
-    ContactAddendum,
-    FollowUp,
-    Need,
-    Referral,
-    Resource,
-    Screening,
-    User,
-)
+from cm_tui.store.models import Client, FollowUp, Need, User
 from cm_tui.store.types import UTCDateTime, utcnow
 from cm_tui.store.vocab import OPEN_NEED_STATUSES
+
+if TYPE_CHECKING:  # tables of models_later: not needed to paint the caseload (models.py)
+    from cm_tui.store.models import Contact, ContactAddendum, Screening
 
 PAGE = 100
 
@@ -361,6 +354,8 @@ def open_client(session: Session, viewer: Viewer, client_id: int) -> Client | No
 
 
 def client_brief(session: Session, viewer: Viewer, client_id: int) -> ClientBrief | None:
+    from cm_tui.store.models import Contact, Referral, Resource, Screening
+
     client = open_client(session, viewer, client_id)
     if client is None:
         return None

@@ -5,9 +5,10 @@ from __future__ import annotations
 from alembic import context
 from sqlmodel import SQLModel
 
-import cm_tui.store.models  # noqa: F401  (registers the tables)
+from cm_tui.store import models
 from cm_tui.store.schema_version import include_object
 
+models.load_all()  # registers every table
 config = context.config
 target_metadata = SQLModel.metadata
 
