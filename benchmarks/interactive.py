@@ -391,7 +391,13 @@ async def measure_team(
             await settle(pilot, app)
             seconds = await watch.timed(
                 lambda: pilot.press("t"),
-                screen_ready(app, TeamScreen, rows_in="team", watch=watch, since=watch.mark()),
+                # every person's row with its activity (read before the screen is pushed)
+                screen_ready(
+                    app,
+                    TeamScreen,
+                    rows_in="team",
+                    loaded=lambda s: bool(s.rows) and all(r.per_day for r in s.rows),
+                ),
             )
             team.seconds.append(seconds)
             screen = app.screen

@@ -291,6 +291,39 @@ async def test_t_is_for_supervisors(tmp_path: Path) -> None:
         assert any("team view is for supervisors" in n for n in notes)
 
 
+async def test_the_team_view_opens_with_everyone_s_activity_in_its_first_frame(
+    tmp_path: Path,
+) -> None:
+    """The team's figures are read before the view is pushed (issue 6): its first
+    frame has every person with their activity, and it reads nothing again as it
+    opens; back from a person's queue it catches up in place."""
+    app = build_app(tmp_path / "d.db", user="sue")
+    async with app.run_test(size=SIZE) as pilot:
+        await _on_caseload(pilot)
+        first_frame: list[Any] = []
+        display = app._display
+
+        def _display(screen: Any, renderable: Any) -> None:
+            if isinstance(screen, TeamScreen) and not first_frame:
+                workers = [w for w in app.workers if w.node is screen and w.is_running]
+                first_frame.append((list(screen.rows), workers))
+            display(screen, renderable)
+
+        app._display = _display  # type: ignore[method-assign]
+        await pilot.press("t")
+        await settle(pilot, lambda: isinstance(app.screen, TeamScreen))
+        ((rows, workers),) = first_frame
+        assert rows and all(len(r.per_day) == 28 for r in rows)
+        assert workers == []
+        assert {r.display_name for r in rows} >= {"Ann Lee, RN", "Bob Ortiz"}
+        team = app.screen
+        await pilot.press("enter")  # a person's queue, then back
+        await settle(pilot, lambda: isinstance(app.screen, FollowUpQueueScreen))
+        await pilot.press("escape")
+        await settle(pilot, lambda: app.screen is team)
+        assert team.rows and all(r.per_day for r in team.rows)
+
+
 async def test_supervisor_bulk_reassigns_from_a_persons_queue(tmp_path: Path) -> None:
     db = tmp_path / "d.db"
     app = build_app(db, user="sue")

@@ -299,6 +299,7 @@ async def test_opening_a_record_that_is_slow_refused_or_left(
     import threading
 
     from cm_tui.screens import client as client_screen
+    from cm_tui.screens.base import SLOW_OPEN_S
 
     release = threading.Event()
     answer: list[Any] = []
@@ -316,7 +317,7 @@ async def test_opening_a_record_that_is_slow_refused_or_left(
 
         # Slow: the user is told, and the brief follows when the read is done.
         await pilot.press("enter")
-        await pilot.pause(client_screen.SLOW_OPEN_S + 0.3)
+        await pilot.pause(SLOW_OPEN_S + 0.3)
         assert isinstance(app.screen, CaseloadScreen)
         assert any("Opening the record" in str(n.message) for n in app._notifications)
         release.set()

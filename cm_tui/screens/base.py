@@ -17,7 +17,7 @@ from typing import Any, ClassVar, Generic, TypeVar
 from textual._context import NoActiveAppError
 from textual.geometry import Size
 from textual.screen import ModalScreen, Screen
-from textual.worker import Worker, WorkerState
+from textual.worker import Worker, WorkerState, get_current_worker
 
 from cm_tui.store.db import StoreError
 from cm_tui.widgets.safe import plain
@@ -114,3 +114,53 @@ class BaseScreen(_ReportsWorkerErrors, _SizeClasses, Screen[R], Generic[R]):
 
 class BaseModal(_ReportsWorkerErrors, _SizeClasses, ModalScreen[R], Generic[R]):
     pass
+
+
+SLOW_OPEN_S = 0.4  # a screen's data takes longer than this to read: say so
+
+_Data = TypeVar("_Data")
+
+
+def open_when_read(
+    app: Any,
+    read: Callable[[], _Data | str],
+    make_screen: Callable[[_Data], Screen[Any]],
+    *,
+    what: str,
+) -> None:
+    """Push a screen with its data in its first frame (issue 8).
+
+    ``read`` runs first, in a worker of the screen the user is on, and the screen
+    is pushed with what it returns: one layout and paint of a full screen, not an
+    empty one painted and then filled (while its own worker fought the paint for
+    the GIL). A string from ``read`` is a refusal, shown as a notice. If the user
+    has moved on by then (another screen, or asked again), nothing is pushed; a
+    read that takes longer than SLOW_OPEN_S says "Opening <what>…".
+    """
+    origin = app.screen
+    timer = origin.set_timer(SLOW_OPEN_S, lambda: app.notify(f"Opening {what}…", timeout=2))
+
+    def load() -> None:
+        worker = get_current_worker()
+        try:
+            data = read()
+        finally:
+            app.call_from_thread(timer.stop)
+        if isinstance(data, str):
+            app.call_from_thread(app.notify, data, severity="error")
+            return
+
+        def push() -> None:
+            if not worker.is_cancelled and app.screen is origin:
+                app.push_screen(make_screen(data))
+
+        app.call_from_thread(push)
+
+    origin.run_worker(
+        load,
+        name=f"open {what}",
+        group="open-screen",
+        thread=True,
+        exclusive=True,
+        exit_on_error=False,
+    )

@@ -14,10 +14,9 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import DataTable, Header, Select, Static
 from textual.widgets.data_table import ColumnKey
-from textual.worker import get_current_worker
 
 from cm_tui.screens.addendum import describe_entry
-from cm_tui.screens.base import BaseScreen
+from cm_tui.screens.base import BaseScreen, open_when_read
 from cm_tui.services import careplans
 from cm_tui.services.careplans import PlanPanel
 from cm_tui.services.clients import NotAllowed, view_client
@@ -41,7 +40,6 @@ TIMELINE_PAGE = 50
 PLAN_GOALS = 6
 GOAL_STYLE = {"active": "bold", "met": "green", "not_met": "yellow"}
 NOTE_MIN = 20
-SLOW_OPEN_S = 0.4  # opening a record takes longer than this: say so
 
 
 @dataclass(frozen=True)
@@ -81,50 +79,14 @@ def read_brief(
 
 
 def open_client(app: App[Any], client_id: int) -> None:
-    """Open a client's brief with the record in its first frame (issue 8).
-
-    The record is read (and its view audited) first, in a worker of the screen the
-    user is on, and the brief is pushed with it: one layout and paint of a full
-    screen, not an empty one painted and then filled. If the user has moved on by
-    then (another screen, another client), nothing is pushed; a read that takes
-    longer than SLOW_OPEN_S says so, and a refusal is a notice.
-    """
-    origin = app.screen
-
-    def slow() -> None:
-        app.notify("Opening the record…", timeout=2)
-
-    timer = origin.set_timer(SLOW_OPEN_S, slow)
-
-    def load() -> None:
-        worker = get_current_worker()
-        try:
-            read = read_brief(
-                app.store,  # type: ignore[attr-defined]
-                app.viewer,  # type: ignore[attr-defined]
-                client_id,
-                TimelineFilter(),
-                audited=True,
-            )
-        finally:
-            app.call_from_thread(timer.stop)
-        if isinstance(read, str):
-            app.call_from_thread(app.notify, read, severity="error")
-            return
-
-        def push() -> None:
-            if not worker.is_cancelled and app.screen is origin:
-                app.push_screen(ClientScreen(client_id, read))
-
-        app.call_from_thread(push)
-
-    origin.run_worker(
-        load,
-        name="open client",
-        group="open-client",
-        thread=True,
-        exclusive=True,
-        exit_on_error=False,
+    """Open a client's brief with the record (read, and its view audited) in its
+    first frame (screens.base.open_when_read)."""
+    store, viewer = app.store, app.viewer  # type: ignore[attr-defined]
+    open_when_read(
+        app,
+        lambda: read_brief(store, viewer, client_id, TimelineFilter(), audited=True),
+        lambda read: ClientScreen(client_id, read),
+        what="the record",
     )
 
 

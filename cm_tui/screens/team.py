@@ -15,6 +15,7 @@ flicker), the cursor staying on its person and focus where it was.
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any
 
 from rich.text import Text
@@ -26,7 +27,7 @@ from textual.widgets import DataTable, Header, Sparkline, Static
 from textual.widgets.data_table import ColumnKey
 
 from cm_tui.dates import relative_age
-from cm_tui.screens.base import BaseScreen
+from cm_tui.screens.base import BaseScreen, open_when_read
 from cm_tui.screens.live import DataChanged, TableSpot
 from cm_tui.services import programmes
 from cm_tui.services.clients import NotAllowed
@@ -85,6 +86,31 @@ def _open_needs(store: Any) -> dict[int, int]:
         return fq.open_needs_by_person(session)
 
 
+@dataclass(frozen=True)
+class TeamRead:
+    """Everything the team view shows, read in one go (read_team)."""
+
+    rows: list[TeamRow]  # with their activity
+    unassigned: int
+    unable_to_reach: int
+
+
+def read_team(store: Any, viewer: Any) -> TeamRead:
+    """The people's rows with their activity, the unassigned count and the unable-to-
+    reach count. The open needs do not depend on the people's rows: they are read
+    beside the rest, on a connection of their own (both engines read in parallel)."""
+    bounds = TeamBounds.at()
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="team-needs") as pool:
+        needs_read = pool.submit(_open_needs, store)
+        utr = programmes.unable_to_reach_count(store, viewer)
+        with store.read() as session:
+            rows, unassigned = fq.team_overview(session, viewer, bounds)
+        with store.read() as session:
+            stats = fq.contact_stats(session, [r.user_id for r in rows], bounds)
+        needs = needs_read.result()
+    return TeamRead(fq.with_activity(rows, stats, needs), unassigned, utr)
+
+
 class TeamScreen(BaseScreen[None]):
     TITLE = "Team"
     AUTO_FOCUS = "#team"  # focused once as it mounts, not moved there after
@@ -101,13 +127,17 @@ class TeamScreen(BaseScreen[None]):
         Binding("u", "unable_to_reach", "Unable to reach"),
     ]
 
-    def __init__(self) -> None:
+    def __init__(self, read: TeamRead | None = None) -> None:
+        """``read``: what open_team read, shown before the first frame; without it
+        the screen reads in a worker as it opens (people first, then activity)."""
         super().__init__()
+        self._read = read
         self.rows: list[TeamRow] = []
         self.unassigned = 0
         self._generation = 0
         self.columns: tuple[tuple[str, str, int], ...] = ()
         self.utr_count = 0
+        self._was_covered = False  # another screen or a dialog has been on top of it
 
     def compose(self) -> ComposeResult:
         yield Header(show_clock=self.app.show_clock)
@@ -125,8 +155,14 @@ class TeamScreen(BaseScreen[None]):
         self.sub_title = "Team: follow-ups, contacts and reach"
         self._set_columns()
         self.query_one("#team", DataTable).focus()
-        self.query_one("#team-summary", Static).update(Text("Loading…", style="dim"))
-        self.reload()
+        if self._read is not None:
+            read, self._read = self._read, None
+            self._generation += 1
+            self._show_utr(read.unable_to_reach)
+            self._show(self._generation, read.rows, read.unassigned)
+        else:
+            self.query_one("#team-summary", Static).update(Text("Loading…", style="dim"))
+            self.reload()
 
     def on_resize(self) -> None:
         self._set_columns()
@@ -160,10 +196,13 @@ class TeamScreen(BaseScreen[None]):
     @work(thread=True, exclusive=True, group="team", exit_on_error=False)
     def _load(self, generation: int, live: bool = False) -> None:
         app: Any = self.app
+        if live:  # all at once, in place
+            read = read_team(app.store, app.viewer)
+            app.call_from_thread(self._show_utr, read.unable_to_reach)
+            app.call_from_thread(self._show, generation, read.rows, read.unassigned)
+            return
+        # The people first, then their activity (the open needs read beside them).
         bounds = TeamBounds.at()
-        # The open needs do not depend on the people's rows: they are read beside the
-        # rest, on a connection of their own (both engines read in parallel), which
-        # halves the wait for the activity columns.
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="team-needs") as pool:
             needs_read = pool.submit(_open_needs, app.store)
             app.call_from_thread(
@@ -171,13 +210,12 @@ class TeamScreen(BaseScreen[None]):
             )
             with app.store.read() as session:
                 rows, unassigned = fq.team_overview(session, app.viewer, bounds)
-            if not live:  # the people first; live: all at once, in place
-                app.call_from_thread(self._show, generation, rows, unassigned)
+            app.call_from_thread(self._show, generation, rows, unassigned)
             with app.store.read() as session:
                 stats = fq.contact_stats(session, [r.user_id for r in rows], bounds)
             needs = needs_read.result()
         rows = fq.with_activity(rows, stats, needs)
-        app.call_from_thread(self._show, generation, rows, unassigned if live else None)
+        app.call_from_thread(self._show, generation, rows, None)
 
     def _show(self, generation: int, rows: list[TeamRow], unassigned: int | None) -> None:
         if generation != self._generation:
@@ -333,8 +371,14 @@ class TeamScreen(BaseScreen[None]):
     def action_overdue(self) -> None:
         self.action_drill("overdue")
 
+    def on_screen_suspend(self) -> None:
+        self._was_covered = True
+
     def on_screen_resume(self) -> None:
-        if self.rows:
+        """Back from another screen or a dialog: catch up in place (not as it first
+        opens, its rows already there)."""
+        if self._was_covered and self.rows:
+            self._was_covered = False
             self.reload(live=True)
 
     def on_data_changed(self, event: DataChanged) -> None:
@@ -370,7 +414,8 @@ def open_team(app: App[Any]) -> None:
         return
     if isinstance(app.screen, TeamScreen):
         return
-    app.push_screen(TeamScreen())
+    store = app.store  # type: ignore[attr-defined]
+    open_when_read(app, lambda: read_team(store, viewer), TeamScreen, what="the team view")
 
 
 class UnableToReachScreen(BaseScreen[None]):
