@@ -28,7 +28,7 @@ from cm_tui.store.types import freeze_clock
 from tests.engine import db_url
 from tests.hostile import HOSTILE, no_live_controls, visible_words
 from tests.snapshot_app import NOW, build_app
-from tests.test_ui import settle, shown
+from tests.test_ui import first_frame_of, settle, shown
 
 SIZE = (120, 40)
 
@@ -125,16 +125,9 @@ async def test_the_queue_opens_with_its_rows_and_counts_in_one_frame(tmp_path: P
     app = build_app(tmp_path / "d.db")
     async with app.run_test(size=SIZE) as pilot:
         await _on_caseload(pilot)
-        first_frame: list[Any] = []
-        display = app._display
-
-        def _display(screen: Any, renderable: Any) -> None:
-            if isinstance(screen, FollowUpQueueScreen) and not first_frame:
-                workers = [w for w in app.workers if w.node is screen and w.is_running]
-                first_frame.append((len(screen.rows), dict(screen.counts), workers))
-            display(screen, renderable)
-
-        app._display = _display  # type: ignore[method-assign]
+        first_frame = first_frame_of(
+            app, FollowUpQueueScreen, lambda s, workers: (len(s.rows), dict(s.counts), workers)
+        )
         await pilot.press("f")
         await settle(pilot, lambda: isinstance(app.screen, FollowUpQueueScreen))
         ((rows, counts, workers),) = first_frame
@@ -300,16 +293,7 @@ async def test_the_team_view_opens_with_everyone_s_activity_in_its_first_frame(
     app = build_app(tmp_path / "d.db", user="sue")
     async with app.run_test(size=SIZE) as pilot:
         await _on_caseload(pilot)
-        first_frame: list[Any] = []
-        display = app._display
-
-        def _display(screen: Any, renderable: Any) -> None:
-            if isinstance(screen, TeamScreen) and not first_frame:
-                workers = [w for w in app.workers if w.node is screen and w.is_running]
-                first_frame.append((list(screen.rows), workers))
-            display(screen, renderable)
-
-        app._display = _display  # type: ignore[method-assign]
+        first_frame = first_frame_of(app, TeamScreen, lambda s, workers: (list(s.rows), workers))
         await pilot.press("t")
         await settle(pilot, lambda: isinstance(app.screen, TeamScreen))
         ((rows, workers),) = first_frame

@@ -48,6 +48,22 @@ async def settle(pilot: Any, until: Any = None, tries: int = 50) -> None:
     raise AssertionError("the app did not reach the expected state")
 
 
+def first_frame_of(app: Any, screen_type: type, take: Any) -> list[Any]:
+    """Filled with ``take(screen, workers)`` at the first frame drawn of a
+    ``screen_type`` screen (``workers``: the screen's, started so far): what a user
+    saw first, before anything caught up."""
+    seen: list[Any] = []
+    display = app._display
+
+    def _display(screen: Any, renderable: Any) -> None:
+        if isinstance(screen, screen_type) and not seen:
+            seen.append(take(screen, [w for w in app.workers if w.node is screen]))
+        display(screen, renderable)
+
+    app._display = _display
+    return seen
+
+
 async def _underlines_to_final_place(pilot: Any) -> None:
     """Put every tab strip's underline under its active tab as laid out now.
 
@@ -276,15 +292,7 @@ async def test_the_brief_opens_with_the_record_in_its_first_frame(tmp_path: Path
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot, lambda: isinstance(app.screen, CaseloadScreen))
         await settle(pilot, lambda: len(table_names(app)) == 7)
-        first_frame: list[Any] = []
-        display = app._display
-
-        def _display(screen: Any, renderable: Any) -> None:
-            if isinstance(screen, ClientScreen) and not first_frame:
-                first_frame.append((screen.brief, [w for w in app.workers if w.node is screen]))
-            display(screen, renderable)
-
-        app._display = _display  # type: ignore[method-assign]
+        first_frame = first_frame_of(app, ClientScreen, lambda s, workers: (s.brief, workers))
         await pilot.press("enter")
         await settle(pilot, lambda: isinstance(app.screen, ClientScreen))
         ((brief, workers),) = first_frame
