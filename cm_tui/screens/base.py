@@ -103,6 +103,18 @@ DEMO_MARK = "DEMO DATA"
 
 
 class BaseScreen(_ReportsWorkerErrors, _SizeClasses, Screen[R], Generic[R]):
+    _covered = False  # another screen or a dialog has been on top since it last showed
+
+    def on_screen_suspend(self) -> None:
+        self._covered = True
+
+    def back_from_cover(self) -> bool:
+        """In on_screen_resume: whether this is a return from under another screen or a
+        dialog (time to catch up), not the screen's own first showing, whose data its
+        mount has just read. Answers once for each time it was covered."""
+        covered, self._covered = self._covered, False
+        return covered
+
     def validate_sub_title(self, sub_title: str | None) -> str | None:
         """A demo database says so in the header of every screen (DESIGN §2)."""
         if sub_title:

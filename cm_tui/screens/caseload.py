@@ -125,7 +125,6 @@ class CaseloadScreen(BaseScreen[None]):
         self._rows: list[CaseloadRow] = []
         self._total: int | None = None
         self._programs: list[str] = []
-        self._resumed_before = False
         self._find_id: int | None = None  # a client just added: put the cursor on it
         self._find_pages = 0
 
@@ -456,9 +455,8 @@ class CaseloadScreen(BaseScreen[None]):
     def on_screen_resume(self) -> None:
         # Coming back from a client: refresh the window in place (last contact may have
         # moved). The first resume is the screen's own start, already loaded.
-        if self._resumed_before:
+        if self.back_from_cover():
             self.reload()
-        self._resumed_before = True
 
     def screen_commands(self) -> list[SystemCommand]:
         cmds = [

@@ -133,7 +133,6 @@ class FollowUpQueueScreen(BaseScreen[None]):
         self._undo: fs.Cancelled | None = None
         self._own: set[int] = set()  # follow-ups this screen changed (not "someone else")
         self._notice: Text | None = None  # a quiet word after a live refresh
-        self._was_covered = False  # another screen or a dialog has been on top of it
 
     # ------------------------------------------------------------ layout
 
@@ -736,14 +735,10 @@ class FollowUpQueueScreen(BaseScreen[None]):
 
         self.run_worker(work_, thread=True, group="queue-change", exit_on_error=False)
 
-    def on_screen_suspend(self) -> None:
-        self._was_covered = True
-
     def on_screen_resume(self) -> None:
         """Back from another screen or a dialog: catch up in place. (Not as it first
         opens: on SQLite its rows are already there, read in on_mount.)"""
-        if self._was_covered and (self.rows or self.counts):
-            self._was_covered = False
+        if self.back_from_cover() and (self.rows or self.counts):
             self.reload(live=True)
 
     def on_data_changed(self, event: DataChanged) -> None:

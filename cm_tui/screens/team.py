@@ -137,7 +137,6 @@ class TeamScreen(BaseScreen[None]):
         self._generation = 0
         self.columns: tuple[tuple[str, str, int], ...] = ()
         self.utr_count = 0
-        self._was_covered = False  # another screen or a dialog has been on top of it
 
     def compose(self) -> ComposeResult:
         yield Header(show_clock=self.app.show_clock)
@@ -371,14 +370,10 @@ class TeamScreen(BaseScreen[None]):
     def action_overdue(self) -> None:
         self.action_drill("overdue")
 
-    def on_screen_suspend(self) -> None:
-        self._was_covered = True
-
     def on_screen_resume(self) -> None:
         """Back from another screen or a dialog: catch up in place (not as it first
         opens, its rows already there)."""
-        if self._was_covered and self.rows:
-            self._was_covered = False
+        if self.back_from_cover() and self.rows:
             self.reload(live=True)
 
     def on_data_changed(self, event: DataChanged) -> None:
