@@ -14,6 +14,7 @@ flicker), the cursor staying on its person and focus where it was.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -95,16 +96,22 @@ class TeamRead:
     unable_to_reach: int
 
 
-def read_team(store: Any, viewer: Any) -> TeamRead:
+def read_team(
+    store: Any, viewer: Any, people: Callable[[list[TeamRow], int, int], None] | None = None
+) -> TeamRead:
     """The people's rows with their activity, the unassigned count and the unable-to-
     reach count. The open needs do not depend on the people's rows: they are read
-    beside the rest, on a connection of their own (both engines read in parallel)."""
+    beside the rest, on a connection of their own (both engines read in parallel).
+    ``people(rows, unassigned, unable_to_reach)``: told as soon as the people's rows
+    are read, before their activity."""
     bounds = TeamBounds.at()
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="team-needs") as pool:
         needs_read = pool.submit(_open_needs, store)
         utr = programmes.unable_to_reach_count(store, viewer)
         with store.read() as session:
             rows, unassigned = fq.team_overview(session, viewer, bounds)
+        if people is not None:
+            people(rows, unassigned, utr)
         with store.read() as session:
             stats = fq.contact_stats(session, [r.user_id for r in rows], bounds)
         needs = needs_read.result()
@@ -195,26 +202,16 @@ class TeamScreen(BaseScreen[None]):
     @work(thread=True, exclusive=True, group="team", exit_on_error=False)
     def _load(self, generation: int, live: bool = False) -> None:
         app: Any = self.app
-        if live:  # all at once, in place
-            read = read_team(app.store, app.viewer)
-            app.call_from_thread(self._show_utr, read.unable_to_reach)
-            app.call_from_thread(self._show, generation, read.rows, read.unassigned)
-            return
-        # The people first, then their activity (the open needs read beside them).
-        bounds = TeamBounds.at()
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="team-needs") as pool:
-            needs_read = pool.submit(_open_needs, app.store)
-            app.call_from_thread(
-                self._show_utr, programmes.unable_to_reach_count(app.store, app.viewer)
-            )
-            with app.store.read() as session:
-                rows, unassigned = fq.team_overview(session, app.viewer, bounds)
+
+        def people(rows: list[TeamRow], unassigned: int, unable_to_reach: int) -> None:
+            app.call_from_thread(self._show_utr, unable_to_reach)
             app.call_from_thread(self._show, generation, rows, unassigned)
-            with app.store.read() as session:
-                stats = fq.contact_stats(session, [r.user_id for r in rows], bounds)
-            needs = needs_read.result()
-        rows = fq.with_activity(rows, stats, needs)
-        app.call_from_thread(self._show, generation, rows, None)
+
+        # Not live: the people first, then their activity; live: all at once, in place.
+        read = read_team(app.store, app.viewer, None if live else people)
+        if live:
+            app.call_from_thread(self._show_utr, read.unable_to_reach)
+        app.call_from_thread(self._show, generation, read.rows, read.unassigned)
 
     def _show(self, generation: int, rows: list[TeamRow], unassigned: int | None) -> None:
         if generation != self._generation:
