@@ -171,7 +171,6 @@ class FollowUpQueueScreen(BaseScreen[None]):
         screen's very first frame, with no second frame to wait for (issue 6).
         ``counts=False``: another tab of the same list, whose counts still hold."""
         self._generation += 1
-        self._more = False
         self._notice = None
         app: Any = self.app
         scope, bounds = self.scope or QueueScope.mine(), fq.Bounds.at()

@@ -1,15 +1,16 @@
 """A row-cursor table for lists: home/end move to the first and last row.
 
-It draws its one-line text cells itself (issue 8). DataTable draws every cell
-through Rich's general machinery (Styled, Padding, console.render_lines,
-measurement with fresh ConsoleOptions); for a table of plain one-line cells,
-which every list here is, that was about half the time of opening a screen.
-:meth:`ListTable._render_cell` makes the same segments from the same steps
-(Text.wrap, Text.render, Segment.adjust_line_length, Segment.apply_style)
-without the generic layers, and the module's ``measure`` is given a shortcut
-for Text that returns what Text.__rich_measure__ would. Anything else (headers,
-row labels, taller rows, other renderables) goes DataTable's way. The snapshot
-tests hold the output to DataTable's, cell for cell.
+It draws its one-line text cells and headers itself (issue 8). DataTable draws
+every cell through Rich's general machinery (Styled, Padding,
+console.render_lines, measurement with fresh ConsoleOptions); for a table of
+plain one-line cells, which every list here is, that was about half the time of
+opening a screen. :meth:`ListTable._render_cell` makes the same segments from
+the same steps (Text.wrap, Text.render, Segment.adjust_line_length,
+Segment.apply_style) without the generic layers, and the module's ``measure``
+is given a shortcut for Text that returns what Text.__rich_measure__ would.
+Anything else (row labels, taller rows, wrapped text, other renderables) goes
+DataTable's way. tests/test_list_table.py holds the output to DataTable's, cell
+for cell, and the snapshot tests to the screens as they were.
 """
 
 from __future__ import annotations
