@@ -3,9 +3,10 @@
 One row per care manager, CHW and supervisor: caseload, contacts and reach rate this
 week, minutes this month, open and overdue follow-ups, the oldest unreturned callback,
 open needs, and contacts per day over the last four weeks (a sparkline in the row; the
-highlighted person's, larger, below). Figures come from indexed aggregates, in two
-steps so the table paints at once: the follow-up counts first, then the contact
-figures and open needs.
+highlighted person's, larger, below). The database keeps most figures as they change
+(caseloads, open follow-ups and needs per person, contacts per person and hour:
+migration 0007); the rest are seeks and ranges off indexes. All of it is read
+before the screen is pushed (open_team), so it is drawn once, full.
 
 Live refresh: when anyone changes follow-ups, clients, contacts or needs
 (:class:`DataChanged`), the figures are read again and shown in one step (no "…"
@@ -15,7 +16,6 @@ flicker), the cursor staying on its person and focus where it was.
 from __future__ import annotations
 
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -82,11 +82,6 @@ def spark(values: tuple[int, ...] | list[int]) -> Text:
     return Text(out, style="cyan")
 
 
-def _open_needs(store: Any) -> dict[int, int]:
-    with store.read() as session:
-        return fq.open_needs_by_person(session)
-
-
 @dataclass(frozen=True)
 class TeamRead:
     """Everything the team view shows, read in one go (read_team)."""
@@ -100,21 +95,17 @@ def read_team(
     store: Any, viewer: Any, people: Callable[[list[TeamRow], int, int], None] | None = None
 ) -> TeamRead:
     """The people's rows with their activity, the unassigned count and the unable-to-
-    reach count. The open needs do not depend on the people's rows: they are read
-    beside the rest, on a connection of their own (both engines read in parallel).
-    ``people(rows, unassigned, unable_to_reach)``: told as soon as the people's rows
-    are read, before their activity."""
+    reach count. ``people(rows, unassigned, unable_to_reach)``: told as soon as all
+    but the activity (contact figures, open needs) is read."""
     bounds = TeamBounds.at()
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="team-needs") as pool:
-        needs_read = pool.submit(_open_needs, store)
-        utr = programmes.unable_to_reach_count(store, viewer)
-        with store.read() as session:
-            rows, unassigned = fq.team_overview(session, viewer, bounds)
-        if people is not None:
-            people(rows, unassigned, utr)
-        with store.read() as session:
-            stats = fq.contact_stats(session, [r.user_id for r in rows], bounds)
-        needs = needs_read.result()
+    with store.read() as session:
+        rows, unassigned = fq.team_overview(session, viewer, bounds)
+    utr = programmes.unable_to_reach_count(store, viewer)
+    if people is not None:
+        people(rows, unassigned, utr)
+    with store.read() as session:
+        stats = fq.contact_stats(session, [r.user_id for r in rows], bounds)
+        needs = fq.open_needs_by_person(session)
     return TeamRead(fq.with_activity(rows, stats, needs), unassigned, utr)
 
 

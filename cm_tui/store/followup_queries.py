@@ -36,9 +36,16 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from cm_tui.store.access import Viewer
-from cm_tui.store.models import Client, Contact, FollowUp, Need, User
+from cm_tui.store.models import (
+    Client,
+    Contact,
+    ContactHour,
+    FollowUp,
+    PersonCounts,
+    User,
+)
 from cm_tui.store.types import UTCDateTime, utcnow
-from cm_tui.store.vocab import OPEN_NEED_STATUSES, PRIORITIES
+from cm_tui.store.vocab import PRIORITIES
 
 PAGE = 100
 TREND_DAYS = 28
@@ -328,7 +335,7 @@ def assignable_people(session: Session, now: datetime | None = None) -> list[Per
     )
     rows = session.execute(
         _columns(User.id, User.display_name, User.role, open_n, overdue_n)
-        .where(col(User.active).is_(True), col(User.role).in_(TEAM_ROLES))
+        .where(*_on_team())
         .order_by(col(User.display_name), col(User.id))
     ).all()
     return [Person(r[0], r[1], r[2], int(r[3] or 0), int(r[4] or 0)) for r in rows]
@@ -385,33 +392,40 @@ class TeamBounds:
         )
 
 
+def _on_team() -> tuple[ColumnElement[bool], ...]:
+    """The people the team view lists: active care managers, CHWs and supervisors."""
+    return (col(User.active).is_(True), col(User.role).in_(TEAM_ROLES))
+
+
 def team_overview(
     session: Session, viewer: Viewer, bounds: TeamBounds | None = None
 ) -> tuple[list[TeamRow], int]:
     """Per person: caseload, open and overdue follow-ups, oldest unreturned callback;
     and the number of open follow-ups nobody holds.
 
-    Each figure is a correlated count or min off an index, per person (no rows
-    loaded to count). Open needs and the contact figures come second, from
-    :func:`open_needs_by_person` and :func:`contact_stats` (see :func:`with_activity`).
+    The caseload (active clients as CHW for a CHW, else as care manager) and the
+    open follow-ups are the counts the database keeps in ``person_counts``
+    (migration 0007); what depends on the time (overdue) or is a single seek (the
+    oldest callback) is a correlated count or min off an index, per person. Open
+    needs and the contact figures come second, from :func:`open_needs_by_person`
+    and :func:`contact_stats` (see :func:`with_activity`).
     """
     if not viewer.sees_everyone:
         raise NotAllowedScope("The team view is for supervisors.")
     b = bounds or TeamBounds.at()
     uid = col(User.id)
     is_chw = col(User.role) == "chw"
-    active = col(Client.status) == "active"
-
-    def count_of(*where: ColumnElement[bool], model: Any = FollowUp) -> Any:
-        return select(func.count()).select_from(model).where(*where).correlate(User)
-
-    caseload = case(
-        (is_chw, count_of(col(Client.chw_id) == uid, active, model=Client).scalar_subquery()),
-        else_=count_of(col(Client.care_manager_id) == uid, active, model=Client).scalar_subquery(),
-    )
+    kept = PersonCounts
+    caseload = case((is_chw, col(kept.chw_clients)), else_=col(kept.cm_clients))
+    open_n = col(kept.open_followups)
     mine_open = (col(FollowUp.assignee_id) == uid, col(FollowUp.status) == "open")
-    open_n = count_of(*mine_open).scalar_subquery()
-    overdue_n = count_of(*mine_open, col(FollowUp.due_at) < _ts(b.now)).scalar_subquery()
+    overdue_n = (
+        select(func.count())
+        .select_from(FollowUp)
+        .where(*mine_open, col(FollowUp.due_at) < _ts(b.now))
+        .correlate(User)
+        .scalar_subquery()
+    )
     oldest_callback = type_coerce(
         select(func.min(FollowUp.created_at))
         .where(*mine_open, col(FollowUp.kind) == "callback")
@@ -423,7 +437,8 @@ def team_overview(
         _columns(
             User.id, User.display_name, User.role, caseload, open_n, overdue_n, oldest_callback
         )
-        .where(col(User.active).is_(True), col(User.role).in_(TEAM_ROLES))
+        .outerjoin(kept, col(kept.user_id) == uid)
+        .where(*_on_team())
         .order_by(
             case((col(User.role) == "care_manager", 0), (is_chw, 1), else_=2),
             col(User.display_name),
@@ -451,29 +466,11 @@ def team_overview(
 
 
 def open_needs_by_person(session: Session) -> dict[int, int]:
-    """Open needs of each person's active clients (as care manager or as CHW).
-
-    One pass over the open needs (index on status, client) grouped by the client's
-    care manager and CHW: the answer has one row per pair, not per need.
-    """
-    stmt = (
-        _columns(Client.care_manager_id, Client.chw_id, func.count())
-        .select_from(Need)
-        .join(Client, col(Client.id) == col(Need.client_id))
-        # coalesce(): no index on the client's status, so the plan starts from the
-        # open needs (ix_needs_status_client) and looks each client up by key,
-        # instead of walking every active client.
-        .where(
-            col(Need.status).in_(OPEN_NEED_STATUSES),
-            func.coalesce(col(Client.status), "") == "active",
-        )
-        .group_by(col(Client.care_manager_id), col(Client.chw_id))
-    )
-    out: dict[int, int] = {}
-    for cm, chw, n in session.execute(stmt).all():
-        for who in {cm, chw} - {None}:
-            out[who] = out.get(who, 0) + int(n)
-    return out
+    """Open needs of each person's active clients (as care manager or as CHW, once
+    when both): kept by the database in ``person_counts`` (migration 0007)."""
+    n = col(PersonCounts.open_needs)
+    rows = session.execute(_columns(col(PersonCounts.user_id), n).where(n != 0)).all()
+    return {int(user_id): int(k) for user_id, k in rows}
 
 
 @dataclass(frozen=True)
@@ -485,89 +482,152 @@ class ContactStats:
     per_day: tuple[int, ...]
 
 
+MONTH = TREND_DAYS  # the range number of the month's days before the trend's
+HOUR = timedelta(hours=1)
+
+
 def contact_stats(
     session: Session, user_ids: list[int], bounds: TeamBounds | None = None
 ) -> dict[int, ContactStats]:
     """Contacts and reach this week, minutes this month, contacts per day (4 weeks).
 
-    All off the covering index (user_id, occurred_at, outcome, party, duration_min):
-    one grouped range for the week, one for the month, and one range count per
-    person and local day (day bounds computed here, in local time, so a DST change
-    moves nothing). A few hundred numbers come back, never the contacts.
+    Read per local day of the trend (and, when the month began before it, for the
+    month's days before): the week and the month are runs of those days. Each day
+    is the whole UTC hours inside it, summed from ``contact_hours`` (kept by the
+    database as contacts change, migration 0007), plus the parts of hours at either
+    end (the current hour; a half-hour zone's midnights) counted from the contacts
+    themselves, off the covering index (user_id, occurred_at, outcome, party,
+    duration_min). Two grouped reads; one row per person and day comes back, never
+    the contacts. Counted up to and including ``bounds.now``.
     """
     b = bounds or TeamBounds.at()
     if not user_ids:
         return {}
-    uid = col(Contact.user_id)
-    at = col(Contact.occurred_at)
-    with_person = col(Contact.party).in_(REACHED_PARTIES)
-    reached = and_(with_person, col(Contact.outcome) == "reached")
-    week = {
-        r[0]: r[1:]
-        for r in session.execute(
-            _columns(
-                uid,
-                func.count(),
-                func.sum(case((with_person, 1), else_=0)),
-                func.sum(case((reached, 1), else_=0)),
+    end = b.now + timedelta(microseconds=1)  # up to and including now
+    days = [(n, lo, min(hi, end)) for n, lo, hi in _trend_days(b)]
+    ranges = list(days)
+    if b.month_start < days[0][1]:  # the month began before the trend's first day
+        ranges.append((MONTH, b.month_start, days[0][1]))
+    whole: list[tuple[int, datetime, datetime]] = []
+    parts: list[tuple[int, datetime, datetime]] = []
+    for n, lo, hi in ranges:
+        first, last = _hour_up(lo), _hour_down(hi)
+        if first < last:
+            whole.append((n, first, last))
+            parts += [(n, lo, first), (n, last, hi)]
+        else:
+            parts.append((n, lo, hi))
+    parts = [p for p in parts if p[1] < p[2]]
+    sums: dict[tuple[int, int], tuple[int, int, int, int]] = {}
+
+    def add(rows: Any) -> None:
+        for user_id, n, contacts, with_person, reached, minutes in rows:
+            was = sums.get((user_id, n), (0, 0, 0, 0))
+            sums[user_id, n] = (
+                was[0] + int(contacts or 0),
+                was[1] + int(with_person or 0),
+                was[2] + int(reached or 0),
+                was[3] + int(minutes or 0),
             )
-            .where(uid.in_(user_ids), at >= _ts(b.week_start), at <= _ts(b.now))
-            .group_by(uid)
-        ).all()
-    }
-    month = {
-        r[0]: r[1]
-        for r in session.execute(
-            _columns(uid, func.sum(func.coalesce(col(Contact.duration_min), 0)))
-            .where(uid.in_(user_ids), at >= _ts(b.month_start), at <= _ts(b.now))
-            .group_by(uid)
-        ).all()
-    }
-    days = _trend_days(b)
-    per_day = (
-        select(func.count())
-        .select_from(Contact)
-        .where(uid == col(User.id), at >= days.c.lo, at < days.c.hi)
-        .correlate(days, User)
-        .scalar_subquery()
-    )
-    trend: dict[int, list[int]] = {u: [0] * TREND_DAYS for u in user_ids}
-    for user_id, n_day, n in session.execute(
-        _columns(col(User.id), days.c.n, per_day)
-        .select_from(User)
-        .join(days, true())
-        .where(col(User.id).in_(user_ids))
-    ).all():
-        trend[user_id][int(n_day)] = int(n or 0)
+
+    if whole:
+        seg = _ranges(whole, "hour_ranges")
+        h = ContactHour
+        add(
+            session.execute(
+                _columns(
+                    col(h.user_id),
+                    seg.c.n,
+                    func.sum(col(h.contacts)),
+                    func.sum(col(h.with_person)),
+                    func.sum(col(h.reached)),
+                    func.sum(col(h.minutes)),
+                )
+                .select_from(seg)
+                .join(
+                    ContactHour,
+                    and_(
+                        col(h.user_id).in_(user_ids),
+                        col(h.hour_at) >= seg.c.lo,
+                        col(h.hour_at) < seg.c.hi,
+                    ),
+                )
+                .group_by(col(h.user_id), seg.c.n)
+            ).all()
+        )
+    if parts:
+        seg = _ranges(parts, "part_ranges")
+        with_person = col(Contact.party).in_(REACHED_PARTIES)
+        add(
+            session.execute(
+                _columns(
+                    col(Contact.user_id),
+                    seg.c.n,
+                    func.count(),
+                    func.sum(case((with_person, 1), else_=0)),
+                    func.sum(case((and_(with_person, col(Contact.outcome) == "reached"), 1))),
+                    func.sum(func.coalesce(col(Contact.duration_min), 0)),
+                )
+                .select_from(seg)
+                .join(
+                    Contact,
+                    and_(
+                        col(Contact.user_id).in_(user_ids),
+                        col(Contact.occurred_at) >= seg.c.lo,
+                        col(Contact.occurred_at) < seg.c.hi,
+                    ),
+                )
+                .group_by(col(Contact.user_id), seg.c.n)
+            ).all()
+        )
+    # The week and the month are runs of the trend's days (the week always; the
+    # month with, when it began earlier, the range before the trend).
+    week = [n for n, lo, _ in days if lo >= b.week_start]
+    month = [n for n, lo, _ in days if lo >= b.month_start] + [MONTH]
     out = {}
+    zero = (0, 0, 0, 0)
     for u in user_ids:
-        n, attempts, reach = week.get(u, (0, 0, 0))
+        per_day = [sums.get((u, n), zero) for n in range(TREND_DAYS)]
         out[u] = ContactStats(
-            int(n or 0),
-            int(attempts or 0),
-            int(reach or 0),
-            int(month.get(u) or 0),
-            tuple(trend[u]),
+            sum(per_day[n][0] for n in week),
+            sum(per_day[n][1] for n in week),
+            sum(per_day[n][2] for n in week),
+            sum(sums.get((u, n), zero)[3] for n in month),
+            tuple(d[0] for d in per_day),
         )
     return out
 
 
-def _trend_days(b: TeamBounds) -> Any:
-    """(day number, local midnight, next local midnight) of the trend, as a CTE."""
+def _hour_down(moment: datetime) -> datetime:
+    return moment.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+
+
+def _hour_up(moment: datetime) -> datetime:
+    down = _hour_down(moment)
+    return down if down == moment else down + HOUR
+
+
+def _trend_days(b: TeamBounds) -> list[tuple[int, datetime, datetime]]:
+    """(day number, local midnight, next local midnight) of the trend's days, in UTC."""
     zone = b.zone
     first = b.trend_start.astimezone(zone).date()
-    bounds = []
+    days = []
     for n in range(TREND_DAYS):
         lo = datetime.combine(first + timedelta(days=n), time(0), tzinfo=zone)
         hi = datetime.combine(first + timedelta(days=n + 1), time(0), tzinfo=zone)
-        bounds.append((n, lo.astimezone(b.now.tzinfo), min(hi.astimezone(b.now.tzinfo), b.now)))
-    rows = values(
+        days.append((n, lo.astimezone(UTC), hi.astimezone(UTC)))
+    return days
+
+
+def _ranges(rows: list[tuple[int, datetime, datetime]], name: str) -> Any:
+    """(range number, from, to) rows as a CTE to join on."""
+    table = values(
         column("n", Integer),
         column("lo", UTCDateTime),
         column("hi", UTCDateTime),
-        name="trend_days",
+        name=name,
     )
-    return rows.data(bounds).cte("trend_days")
+    return table.data(rows).cte(name)
 
 
 def with_activity(

@@ -4,7 +4,7 @@
 Start-up cost (issue 8): defining tables is on the path to the first frame, about
 4 ms a table on the reference machine. This module defines the six the first
 screen reads (meta, users, clients, follow-ups, needs, audit events); the other
-fifteen are in ``models_later``, loaded the first time one of them is asked for
+seventeen are in ``models_later``, loaded the first time one of them is asked for
 (``from cm_tui.store.models import Contact`` works as ever, through the module's
 ``__getattr__``), or by ``load_all()``, which the app calls once its first screen
 is up and which migrations and schema checks call to see every table.
@@ -190,6 +190,8 @@ class AuditEvent(SQLModel, table=True):
 LATER = (
     "Contact",
     "ContactAddendum",
+    "ContactHour",
+    "PersonCounts",
     "Screening",
     "ScreeningAnswer",
     "Resource",
@@ -237,6 +239,9 @@ if TYPE_CHECKING:  # the later tables as this module's own, for type checkers
         ContactGoal as ContactGoal,
     )
     from cm_tui.store.models_later import (
+        ContactHour as ContactHour,
+    )
+    from cm_tui.store.models_later import (
         Draft as Draft,
     )
     from cm_tui.store.models_later import (
@@ -247,6 +252,9 @@ if TYPE_CHECKING:  # the later tables as this module's own, for type checkers
     )
     from cm_tui.store.models_later import (
         Intervention as Intervention,
+    )
+    from cm_tui.store.models_later import (
+        PersonCounts as PersonCounts,
     )
     from cm_tui.store.models_later import (
         ProgramEnrollment as ProgramEnrollment,

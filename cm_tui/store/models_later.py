@@ -8,6 +8,7 @@ from sqlalchemy import JSON, Column, Index, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from cm_tui.store.models import _created, _ts
+from cm_tui.store.types import UTCDateTime
 
 
 class Contact(SQLModel, table=True):
@@ -36,6 +37,33 @@ class Contact(SQLModel, table=True):
     note: str = Field(default="", sa_type=Text)
     created_at: datetime = _created()
     service_type: str | None = None  # vocab.SERVICE_TYPES (care-plan work), optional
+
+
+class ContactHour(SQLModel, table=True):
+    """Contacts each person logged in one UTC hour, kept by the database's triggers
+    as contacts change (migration 0007): the team view's activity figures."""
+
+    __tablename__ = "contact_hours"
+    __table_args__ = {"sqlite_with_rowid": False}
+    user_id: int = Field(primary_key=True)
+    hour_at: datetime = Field(primary_key=True, sa_type=UTCDateTime)
+    contacts: int
+    with_person: int  # with the client or caregiver (followup_queries.REACHED_PARTIES)
+    reached: int  # of those, reached
+    minutes: int
+
+
+class PersonCounts(SQLModel, table=True):
+    """Per person, kept by the database's triggers as clients, needs and follow-ups
+    change (migration 0007): the team view's counts."""
+
+    __tablename__ = "person_counts"
+    __table_args__ = {"sqlite_with_rowid": False}
+    user_id: int = Field(primary_key=True)
+    open_needs: int = 0  # of their active clients, as care manager or CHW (once)
+    cm_clients: int = 0  # active clients they are care manager of
+    chw_clients: int = 0  # active clients they are CHW of
+    open_followups: int = 0  # assigned to them
 
 
 class ContactAddendum(SQLModel, table=True):

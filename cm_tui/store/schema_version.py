@@ -11,6 +11,7 @@ KNOWN_REVISIONS: tuple[str, ...] = (
     "0004_pg_name_search",
     "0005_change_feed",
     "0006_care_plans",
+    "0007_team_counts",
 )
 SCHEMA_HEAD = KNOWN_REVISIONS[-1]
 
