@@ -157,6 +157,60 @@ def test_search_uses_the_name_index(org: dict[str, Any], who: str, text: str) ->
     assert_indexed(plans(org["store"], partial(q.find_clients, viewer=viewer, text_=text)))
 
 
+# The clients' index statistics of the 100k-client demo (`demo-data` runs ANALYZE),
+# under which SQLite plans as it does for a large organisation.
+LARGE_CLIENTS = {
+    "ix_clients_program": "128152 1001",
+    "ix_clients_status_dob": "108528 1001 2 1",
+    "ix_clients_status_last": "252928 1001 2 1",
+    "ix_clients_status_risk": "113344 1001 1001 4 1 1",
+    "ix_clients_status_name": "104400 1001 9 2 1",
+    "ix_clients_chw_status_name": "117936 1001 1001 4 2 1",
+    "ix_clients_cm_status_dob": "102242 501 251 1 1",
+    "ix_clients_cm_status_last": "119527 501 251 1 1",
+    "ix_clients_cm_status_risk": "121680 501 251 101 2 1 1",
+    "ix_clients_cm_status_name": "104652 501 251 2 1 1",
+    "ix_clients_name": "105210 16 2 1",
+    "ix_clients_cm_name": "101250 501 2 1 1",
+    "ix_clients_chw_name": "100050 1001 4 2 1",
+    "sqlite_autoindex_clients_1": "73272 1",
+}
+
+
+def _as_if_large(store: Store) -> None:
+    with store.write() as s:
+        conn = s.connection()
+        conn.exec_driver_sql("ANALYZE")
+        conn.exec_driver_sql("DELETE FROM sqlite_stat1 WHERE tbl = 'clients'")
+        for index, stat in LARGE_CLIENTS.items():
+            conn.exec_driver_sql(
+                "INSERT INTO sqlite_stat1 (tbl, idx, stat) VALUES ('clients', ?, ?)",
+                (index, stat),
+            )
+    store.engine.dispose()  # connections read the statistics as they open
+
+
+@pytest.mark.parametrize("who", ["cm", "chw"])
+def test_a_caseload_search_walks_the_caseload_not_every_match(
+    org: dict[str, Any], who: str
+) -> None:
+    """Counting a one-letter search in a caseload: the caseload's index, each client
+    looked up in the matches, not the client row of every match in the organisation
+    (15 ms against 3 on the 100k demo, for "c")."""
+    store = org["store"]
+    _as_if_large(store)
+    flt = q.CaseloadFilter(search="y")
+    for sql, lines in plans(store, partial(q.caseload_count, viewer=org[who], flt=flt)):
+        index = f"ix_clients_{who}_status"
+        assert any(line.startswith("SEARCH clients USING") and index in line for line in lines), (
+            sql,
+            lines,
+        )
+        assert not any("INTEGER PRIMARY KEY" in line for line in lines), lines
+    with org["store"].read() as s:
+        assert q.caseload_count(s, org["cm"], flt) == 2  # Bea and Mo Young
+
+
 def test_timeline_windows_come_off_the_contacts_index(org: dict[str, Any]) -> None:
     client = org["ids"][0]
     first = plans(org["store"], partial(timeline, client_id=client, limit=2))

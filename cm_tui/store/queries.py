@@ -115,7 +115,11 @@ def pg_search_text() -> ColumnElement[str]:
     return func.lower(joined)
 
 
-def name_search_clause(session: Session, text_: str) -> ColumnElement[bool] | None:
+def name_search_clause(
+    session: Session, text_: str, *, within_caseload: bool = False
+) -> ColumnElement[bool] | None:
+    """``within_caseload``: the query is held to one person's caseload, which has an
+    index of its own (a few thousand clients at most)."""
     tokens = search_tokens(text_)
     if not tokens:
         return None
@@ -123,7 +127,12 @@ def name_search_clause(session: Session, text_: str) -> ColumnElement[bool] | No
         sub = text("SELECT rowid FROM client_fts WHERE client_fts MATCH :q").bindparams(
             q=fts_query(tokens)
         )
-        return col(Client.id).in_(sub.columns(rowid=Integer))
+        # In a caseload, "+ 0" keeps SQLite on the caseload's index, each client
+        # looked up in the matches; otherwise it looks up every match's client row
+        # (for "c", 16,725 rows of the 100k demo to count a caseload's 518: 15 ms
+        # against 3). Org-wide, looking up the matches is the better way round.
+        ident = col(Client.id) + literal_column("0") if within_caseload else col(Client.id)
+        return ident.in_(sub.columns(rowid=Integer))
     # Every token must start a word ("brien" finds "O'Brien"); tokens hold only
     # letters and digits, so they are safe inside a regex. The trigram index serves
     # each regex; \m (start of a word) keeps the match to word starts.
@@ -197,7 +206,9 @@ def _caseload_where(
             or_(col(Client.last_reached_at).is_(None), col(Client.last_reached_at) < cutoff)
         )
     if flt.search.strip():
-        clause = name_search_clause(session, flt.search)
+        clause = name_search_clause(
+            session, flt.search, within_caseload=not (flt.everyone and viewer.sees_everyone)
+        )
         where.append(clause if clause is not None else false())
     return where
 
