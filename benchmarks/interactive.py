@@ -325,10 +325,18 @@ async def measure(
         await pilot.press("slash")
         await settle(pilot, app)
         for word in search_words:
-            for ch in word:
+            for i, ch in enumerate(word):
                 seconds = await watch.timed(
                     lambda ch=ch: pilot.press(ch),
-                    screen_ready(app, CaseloadScreen, watch=watch, since=watch.mark()),
+                    # the rows of the text typed so far (on SQLite, within a caseload,
+                    # read on the spot; otherwise by a worker)
+                    screen_ready(
+                        app,
+                        CaseloadScreen,
+                        loaded=lambda s, typed=word[: i + 1]: (
+                            s.shown is not None and s.shown[0].search == typed
+                        ),
+                    ),
                 )
                 search.seconds.append(seconds)
             for _ in word:

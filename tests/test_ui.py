@@ -13,6 +13,7 @@ from textual.worker import WorkerCancelled
 
 from cm_tui.app import CmTuiApp, make_app
 from cm_tui.config import Settings
+from cm_tui.screens import caseload
 from cm_tui.screens.caseload import CaseloadScreen
 from cm_tui.screens.client import ClientScreen
 from cm_tui.screens.help import HelpScreen
@@ -200,6 +201,32 @@ async def test_caseload_search_filter_sort_and_open(tmp_path: Path) -> None:
         await settle(pilot, lambda: isinstance(app.screen, CaseloadScreen))
 
 
+@pytest.mark.sqlite_only  # on SQLite a caseload search reads on the spot (issue 8)
+async def test_a_letter_typed_and_the_rows_it_finds_come_in_one_frame(tmp_path: Path) -> None:
+    """The search box tells the caseload of each change as it happens: the frame that
+    shows the letter shows its rows, not the old rows (and a later frame the new)."""
+    app = build_app(tmp_path / "demo.db")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, lambda: len(table_names(app)) == 7)
+        await pilot.press("slash")
+        await settle(pilot)
+        frames: list[tuple[str, list[str]]] = []
+        display = app._display
+
+        def _display(screen: Any, renderable: Any) -> None:
+            if renderable is not None and isinstance(screen, CaseloadScreen):
+                frames.append((screen.query_one("#search", Input).value, table_names(app)))
+            display(screen, renderable)
+
+        app._display = _display  # type: ignore[method-assign]
+        for typed, found in (("c", ["Chen, Mei"]), ("ch", ["Chen, Mei"])):
+            frames.clear()
+            await pilot.press(typed[-1])
+            await settle(pilot, lambda typed=typed: typed in [v for v, _ in frames])
+            first = next(rows for value, rows in frames if value == typed)
+            assert set(found) <= set(first) and len(first) < 7, (typed, frames)
+
+
 async def test_caseload_is_windowed(tmp_path: Path) -> None:
     db = tmp_path / "big.db"
     store = build_store(db)
@@ -215,10 +242,12 @@ async def test_caseload_is_windowed(tmp_path: Path) -> None:
     app = make_app(db_url(db), demo=True, user="many", settings=Settings(idle_lock_minutes=0))
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot, lambda: isinstance(app.screen, CaseloadScreen))
-        await settle(pilot, lambda: len(table_names(app)) == 100)
-        assert "100 of 450" in shown(app.screen.query_one("#summary", Static))
+        # A window: a screenful and the prefetch margin (65 rows at this size).
+        window = max(caseload.WINDOW_MIN, SIZE[1] + caseload.PREFETCH)
+        await settle(pilot, lambda: len(table_names(app)) == window)
+        assert f"{window} of 450" in shown(app.screen.query_one("#summary", Static))
         await pilot.press("end")
-        await settle(pilot, lambda: len(table_names(app)) == 200)
+        await settle(pilot, lambda: len(table_names(app)) == 2 * window)
         assert len(table_names(app)) < 450
         names = table_names(app)
         assert names == sorted(names) and len(set(names)) == len(names)

@@ -23,8 +23,8 @@ from cm_tui.widgets.keybar import KeyBar
 from cm_tui.widgets.list_table import ListTable
 from cm_tui.widgets.safe import literal
 
-PAGE = 100
 PREFETCH = 25  # load the next window when the cursor is this close to the end
+WINDOW_MIN = 50  # rows a window reads at least: a screenful and PREFETCH (see _window)
 SORTS: tuple[SortKey, ...] = ("name", "risk", "last_contact", "age")
 REACHED_CHOICES = (7, 14, 30, 60, 90)
 COLUMNS = (
@@ -39,6 +39,19 @@ COLUMNS = (
 )
 NAME_MIN, NAME_MAX = 14, 40
 FIND_PAGES = 20  # windows loaded at most to show a client just added
+
+
+class SearchBox(Input):
+    """The caseload's search box: each change goes to its screen as it happens, not
+    one message later (Input.Changed). On SQLite the rows are read on the spot, so
+    the letter typed and the rows it finds are drawn in the same frame; after the
+    message, the box's own repaint came first and the rows one frame later (issue 8)."""
+
+    def _watch_value(self, value: str) -> None:
+        super()._watch_value(value)
+        screen = self.screen if self.is_attached else None
+        if isinstance(screen, CaseloadScreen):
+            screen.search_for(value)
 
 
 class FilterMenus(Horizontal):
@@ -123,6 +136,8 @@ class CaseloadScreen(BaseScreen[None]):
         self._loading = False
         self._more = False
         self._rows: list[CaseloadRow] = []
+        # The filter and sort of the rows on screen (None before the first window).
+        self.shown: tuple[CaseloadFilter, SortKey] | None = None
         self._total: int | None = None
         self._programs: list[str] = []
         self._find_id: int | None = None  # a client just added: put the cursor on it
@@ -133,7 +148,7 @@ class CaseloadScreen(BaseScreen[None]):
     def compose(self) -> ComposeResult:
         yield Header(show_clock=self.app.show_clock)
         with Horizontal(id="filters"):
-            yield Input(placeholder="/ search name, MRN, phone", id="search", compact=True)
+            yield SearchBox(placeholder="/ search name, MRN, phone", id="search", compact=True)
         yield Static(id="summary")
         table = ListTable(id="caseload")
         yield table
@@ -186,21 +201,42 @@ class CaseloadScreen(BaseScreen[None]):
     # ------------------------------------------------------------ loading
 
     def reload(self) -> None:
-        """Start again from the first window (a filter, sort or search changed)."""
+        """Start again from the first window (a filter, sort or search changed).
+
+        Within one person's caseload on SQLite (a few thousand clients at most, every
+        window and count off its index: a few ms even for a one-letter search), the
+        window is read on the spot, so the rows come in the same frame as the keystroke
+        or choice that asked for them, not one frame later from a worker that shares
+        the GIL with that frame (issue 8). The whole organisation's list and
+        PostgreSQL (a round trip to a server) read in a worker.
+        """
+        viewer = self.app.viewer
+        if self.app.store.is_sqlite and not (
+            self.filter.everyone and viewer is not None and viewer.sees_everyone
+        ):
+            self._first_window()
+            return
         self._generation += 1
         self._rows = []
         self._more = False
         self._load_window(self._generation, None, count=True)
 
+    def _window(self) -> int:
+        """Rows a window reads: a screenful and the prefetch margin, at least WINDOW_MIN
+        (65 on a 40-line terminal; the rows are built and measured as they arrive, so
+        a keystroke of search costs less the fewer there are)."""
+        return max(WINDOW_MIN, self.app.size.height + PREFETCH)
+
     def _first_window(self) -> None:
         self._generation += 1
         now = utcnow()
+        window = self._window()
         with self.app.store.read() as session:
             rows = queries.caseload_page(
-                session, self.app.viewer, self.filter, self.sort, None, PAGE + 1, now
+                session, self.app.viewer, self.filter, self.sort, None, window + 1, now
             )
             total = queries.caseload_count(session, self.app.viewer, self.filter, now)
-        self._show(self._generation, rows, total, False, now)
+        self._show(self._generation, rows, total, False, now, window)
 
     def _load_next(self) -> None:
         if self._loading or not self._more or not self._rows:
@@ -213,13 +249,16 @@ class CaseloadScreen(BaseScreen[None]):
         viewer = self.app.viewer
         flt, sort = self.filter, self.sort
         now = utcnow()
+        window = self._window()
         try:
             with self.app.store.read() as session:
-                rows = queries.caseload_page(session, viewer, flt, sort, after, PAGE + 1, now)
+                rows = queries.caseload_page(session, viewer, flt, sort, after, window + 1, now)
                 total = queries.caseload_count(session, viewer, flt, now) if count else None
         finally:
             self._loading = False
-        self.app.call_from_thread(self._show, generation, rows, total, after is not None, now)
+        self.app.call_from_thread(
+            self._show, generation, rows, total, after is not None, now, window
+        )
 
     @work(thread=True, group="caseload-meta", exit_on_error=False)
     def _load_programs(self) -> None:
@@ -247,16 +286,19 @@ class CaseloadScreen(BaseScreen[None]):
         total: int | None,
         append: bool,
         now: Any,
+        window: int,
     ) -> None:
+        """``rows``: up to ``window`` + 1 read (one more: there are more to load)."""
         if generation != self._generation:
             return  # a newer search or filter has started; this result is stale
         table = self.query_one("#caseload", ListTable)
-        self._more = len(rows) > PAGE
-        rows = rows[:PAGE]
+        self._more = len(rows) > window
+        rows = rows[:window]
         if not append:
             keep = self._highlighted_id()
             table.clear()
             self._rows = []
+            self.shown = (self.filter, self.sort)
         else:
             keep = None
         for row in rows:
@@ -335,10 +377,11 @@ class CaseloadScreen(BaseScreen[None]):
         if event.row_key.value is not None:
             self.open_client(int(event.row_key.value))
 
-    @on(Input.Changed, "#search")
-    def _search_changed(self, event: Input.Changed) -> None:
-        self.filter = replace(self.filter, search=event.value)
-        self.reload()
+    def search_for(self, text: str) -> None:
+        """The search box changed (SearchBox)."""
+        if text != self.filter.search:
+            self.filter = replace(self.filter, search=text)
+            self.reload()
 
     @on(Input.Submitted, "#search")
     def _search_submitted(self) -> None:
