@@ -203,21 +203,61 @@ def db_upgrade(opts: Options) -> None:
 @db.command("check")
 @click.pass_obj
 def db_check(opts: Options) -> None:
-    """Integrity and foreign-key checks; exit 1 if anything is wrong."""
-    from cm_tui.store.maintenance import check
+    """Integrity and foreign-key checks, and the team view's counts against the rows
+    they count; exit 1 if anything is wrong."""
+    from cm_tui.store.maintenance import check, counts_drift
 
     store = open_or_fail(opts.url(), migrate=False)
-    report = check(store)
-    store.close()
-    if report.ok:
-        click.echo(f"{store.describe()}: integrity ok, foreign keys ok.")
+    try:
+        report = check(store)
+        drift = counts_drift(store) if report.ok else []
+    finally:
+        store.close()
+    if report.ok and not drift:
+        click.echo(f"{store.describe()}: integrity ok, foreign keys ok, team counts ok.")
         return
     for line in report.integrity:
         if line != "ok":
             click.echo(f"integrity: {line}")
     for line in report.foreign_keys:
         click.echo(f"foreign key: {line}")
+    for line in drift:
+        click.echo(f"team counts: {line}")
+    if drift:
+        click.echo("`cm-tui db recount` rebuilds the team counts from the rows.")
     sys.exit(1)
+
+
+@db.command("recount")
+@click.pass_obj
+def db_recount(opts: Options) -> None:
+    """Rebuild the team view's counts from the rows (after a restore that bypassed
+    the database's triggers, or when `db check` finds them off); safe while in use."""
+    from cm_tui.store import audit
+    from cm_tui.store.maintenance import counts_drift, recount
+
+    store = open_or_fail(opts.url(), migrate=False)
+    try:
+        drift = counts_drift(store)
+        recount(store)
+        with store.write() as session:
+            audit.record(
+                session,
+                action="update",
+                entity="database",
+                detail=f"team counts rebuilt from the rows ({len(drift)} differed)",
+            )
+        left = counts_drift(store)
+    except StoreError as exc:
+        fail(str(exc))
+    finally:
+        store.close()
+    if left:
+        fail(f"the counts still differ after the rebuild: {left[0]}")
+    click.echo(
+        f"Rebuilt the team counts of {store.describe()} from the rows "
+        f"({len(drift)} differed{'' if not drift else ': ' + drift[0]})."
+    )
 
 
 @db.command("backup")

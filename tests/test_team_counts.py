@@ -402,3 +402,70 @@ def test_an_0006_database_gets_its_counts_from_the_rows_already_there(
     command.downgrade(alembic_config(store), "0006_care_plans")
     with store.read() as s:
         assert s.execute(select(Contact.id)).first() is not None  # the rows themselves stay
+
+
+# ---------------------------------------------------------------- check and rebuild
+
+
+def test_a_drift_is_found_and_the_counts_rebuilt(org: dict[str, Any]) -> None:
+    """As after a restore that bypassed the triggers: counts_drift names what differs,
+    recount rebuilds both tables from the rows, every hour exactly."""
+    from cm_tui.store.maintenance import counts_drift, recount
+
+    store, ann = org["store"], org["users"][0]
+    add_contact(store, org["clients"][1], NOW - timedelta(hours=30), ann, duration_min=9)
+    assert counts_drift(store) == []
+    with store.write() as s:
+        s.execute(
+            update(PersonCounts)
+            .where(PersonCounts.user_id == ann.id)  # type: ignore[arg-type]
+            .values(open_needs=PersonCounts.open_needs + 5)
+        )
+        s.execute(delete(ContactHour).where(ContactHour.user_id == ann.id))  # type: ignore[arg-type]
+    drift = counts_drift(store)
+    assert any(f"user {ann.id}: open needs kept" in line for line in drift), drift
+    assert any(f"user {ann.id}: contacts" in line for line in drift), drift
+    recount(store)
+    assert counts_drift(store) == []
+    _assert_kept(store)  # every hour, not only the totals
+    add_need(store, org["clients"][0], "legal")  # the triggers go on from there
+    _assert_kept(store)
+
+
+def test_db_check_reports_a_drift_and_db_recount_rebuilds(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from cm_tui.store.db import open_store
+    from tests.engine import db_args, db_url
+
+    db = tmp_path / "cm.db"
+    store = open_store(db_url(db))
+    try:
+        ann = add_user(store, "ann")
+        rosa = add_client(store, "Rosa", "Diaz", ann)
+        add_need(store, rosa, "food")
+        add_contact(store, rosa, NOW, ann)
+        with store.write() as s:
+            s.execute(update(PersonCounts).values(open_needs=7))
+    finally:
+        store.close()
+
+    def cm(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "cm_tui", *db_args(db), "db", *args],
+            capture_output=True,
+            text=True,
+            stdin=subprocess.DEVNULL,
+            timeout=120,
+        )
+
+    check = cm("check")
+    assert check.returncode == 1, check.stdout + check.stderr
+    assert f"team counts: user {ann.id}: open needs kept 7, counted 1" in check.stdout
+    assert "cm-tui db recount" in check.stdout
+    fixed = cm("recount")
+    assert fixed.returncode == 0, fixed.stderr
+    assert "1 differed" in fixed.stdout
+    again = cm("check")
+    assert again.returncode == 0 and "team counts ok" in again.stdout, again.stdout

@@ -1,4 +1,4 @@
-"""Backups and integrity checks."""
+"""Backups, integrity checks, and the counts the database keeps for the team view."""
 
 from __future__ import annotations
 
@@ -6,8 +6,10 @@ import os
 import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import and_, case, delete, func, insert, literal_column, or_, select, text
+from sqlmodel import Session, col
 
 from cm_tui.store.db import Store, StoreError
 
@@ -75,3 +77,164 @@ def check(store: Store) -> CheckReport:
             conn.execute(text("SELECT 1"))
             report.integrity = ["ok"]
     return report
+
+
+# ---------------------------------------------------------------- the team view's counts
+
+Figures = tuple[int, int, int, int]
+
+
+def _person_counts_from_rows(session: Session) -> dict[int, Figures]:
+    """What ``person_counts`` should hold (migration 0007), counted from the rows:
+    per person, open needs of their active clients (as care manager or CHW, once),
+    active clients as care manager, as CHW, and open follow-ups."""
+    from cm_tui.store.models import Client, FollowUp, Need
+    from cm_tui.store.vocab import OPEN_NEED_STATUSES
+
+    cm, chw = col(Client.care_manager_id), col(Client.chw_id)
+    active = col(Client.status) == "active"
+    out: dict[int, list[int]] = {}
+
+    def add(at: int, rows: Any) -> None:  # rows of (count, person)
+        for n, user_id in rows:
+            out.setdefault(int(user_id), [0, 0, 0, 0])[at] += int(n)
+
+    open_needs = (
+        select(func.count())
+        .select_from(Need)
+        .join(Client, col(Client.id) == col(Need.client_id))
+        .where(col(Need.status).in_(OPEN_NEED_STATUSES), active)
+    )
+    add(0, session.execute(open_needs.add_columns(cm).where(cm.is_not(None)).group_by(cm)))
+    once = and_(chw.is_not(None), or_(cm.is_(None), chw != cm))
+    add(0, session.execute(open_needs.add_columns(chw).where(once).group_by(chw)))
+    clients = select(func.count()).select_from(Client).where(active)
+    add(1, session.execute(clients.add_columns(cm).where(cm.is_not(None)).group_by(cm)))
+    add(2, session.execute(clients.add_columns(chw).where(chw.is_not(None)).group_by(chw)))
+    who = col(FollowUp.assignee_id)
+    add(
+        3,
+        session.execute(
+            select(func.count(), who)
+            .where(col(FollowUp.status) == "open", who.is_not(None))
+            .group_by(who)
+        ),
+    )
+    return {u: (f[0], f[1], f[2], f[3]) for u, f in out.items() if any(f)}
+
+
+def _contact_figures(session: Session, hour: Any = None) -> Any:
+    """Contacts, with the client or caregiver, reached, minutes: per person (and
+    ``hour``, an expression of the contact's UTC hour, when given)."""
+    from cm_tui.store.followup_queries import REACHED_PARTIES
+    from cm_tui.store.models import Contact
+
+    with_person = col(Contact.party).in_(REACHED_PARTIES)
+    keys = [col(Contact.user_id)] + ([hour] if hour is not None else [])
+    return (
+        select(
+            *keys,
+            func.count(),
+            func.sum(case((with_person, 1), else_=0)),
+            func.sum(case((and_(with_person, col(Contact.outcome) == "reached"), 1), else_=0)),
+            func.sum(func.coalesce(col(Contact.duration_min), 0)),
+        )
+        .where(col(Contact.user_id).is_not(None))
+        .group_by(*keys)
+    )
+
+
+def counts_drift(store: Store) -> list[str]:
+    """Where the counts kept for the team view differ from the rows they count, one
+    line each: every person's counts, and each person's contact totals (the hours
+    themselves are not compared). Empty when they agree. Reads every contact: for a
+    maintenance check, not the app."""
+    from cm_tui.store.models import ContactHour, PersonCounts
+
+    lines: list[str] = []
+    with store.read() as session:
+        expected = _person_counts_from_rows(session)
+        kept = {
+            int(r[0]): (int(r[1]), int(r[2]), int(r[3]), int(r[4]))
+            for r in session.execute(
+                select(
+                    col(PersonCounts.user_id),
+                    col(PersonCounts.open_needs),
+                    col(PersonCounts.cm_clients),
+                    col(PersonCounts.chw_clients),
+                    col(PersonCounts.open_followups),
+                )
+            )
+        }
+        names = ("open needs", "clients as care manager", "clients as CHW", "open follow-ups")
+        for user_id in sorted(set(expected) | set(kept)):
+            want, have = expected.get(user_id, (0, 0, 0, 0)), kept.get(user_id, (0, 0, 0, 0))
+            for name, w, h in zip(names, want, have, strict=True):
+                if w != h:
+                    lines.append(f"user {user_id}: {name} kept {h}, counted {w}")
+        counted = {
+            int(r[0]): tuple(int(v or 0) for v in r[1:])
+            for r in session.execute(_contact_figures(session))
+        }
+        hours = ContactHour
+        summed = {
+            int(r[0]): tuple(int(v or 0) for v in r[1:])
+            for r in session.execute(
+                select(
+                    col(hours.user_id),
+                    func.sum(col(hours.contacts)),
+                    func.sum(col(hours.with_person)),
+                    func.sum(col(hours.reached)),
+                    func.sum(col(hours.minutes)),
+                ).group_by(col(hours.user_id))
+            )
+        }
+        for user_id in sorted(set(counted) | set(summed)):
+            want_c, have_c = counted.get(user_id, (0,) * 4), summed.get(user_id, (0,) * 4)
+            if want_c != have_c:
+                lines.append(
+                    f"user {user_id}: contacts (all, with the person, reached, minutes) "
+                    f"kept {have_c}, counted {want_c}"
+                )
+    return lines
+
+
+def recount(store: Store) -> None:
+    """Rebuild the team view's counts from the rows, in one transaction: after a
+    restore or a bulk load that bypassed the database's triggers (``pg_restore
+    --disable-triggers``), or when ``counts_drift`` finds a difference. Safe while
+    the app is in use: writers wait for it (SQLite's write lock; on PostgreSQL an
+    exclusive lock on the two count tables), then count on top of it."""
+    from cm_tui.store.models import Contact, ContactHour, PersonCounts
+
+    with store.write() as session:
+        if not store.is_sqlite:
+            session.execute(text("LOCK TABLE person_counts, contact_hours IN EXCLUSIVE MODE"))
+        at = col(Contact.occurred_at)
+        if store.is_sqlite:  # UTCDateTime text, cut to the hour (as migration 0007)
+            hour: Any = func.substr(at, 1, 13).op("||")(literal_column("':00:00.000000'"))
+        else:
+            hour = func.timezone("UTC", func.date_trunc("hour", func.timezone("UTC", at)))
+        session.execute(delete(ContactHour))
+        session.execute(
+            insert(ContactHour).from_select(
+                ["user_id", "hour_at", "contacts", "with_person", "reached", "minutes"],
+                _contact_figures(session, hour),
+            )
+        )
+        rows = _person_counts_from_rows(session)
+        session.execute(delete(PersonCounts))
+        if rows:
+            session.execute(
+                insert(PersonCounts),
+                [
+                    {
+                        "user_id": u,
+                        "open_needs": f[0],
+                        "cm_clients": f[1],
+                        "chw_clients": f[2],
+                        "open_followups": f[3],
+                    }
+                    for u, f in rows.items()
+                ],
+            )
