@@ -531,54 +531,28 @@ def contact_stats(
             )
 
     if whole:
-        seg = _ranges(whole, "hour_ranges")
         h = ContactHour
+        kept = (col(h.contacts), col(h.with_person), col(h.reached), col(h.minutes))
         add(
-            session.execute(
-                _columns(
-                    col(h.user_id),
-                    seg.c.n,
-                    func.sum(col(h.contacts)),
-                    func.sum(col(h.with_person)),
-                    func.sum(col(h.reached)),
-                    func.sum(col(h.minutes)),
-                )
-                .select_from(seg)
-                .join(
-                    ContactHour,
-                    and_(
-                        col(h.user_id).in_(user_ids),
-                        col(h.hour_at) >= seg.c.lo,
-                        col(h.hour_at) < seg.c.hi,
-                    ),
-                )
-                .group_by(col(h.user_id), seg.c.n)
-            ).all()
+            _per_person_and_range(
+                session,
+                _ranges(whole, "hour_ranges"),
+                h,
+                col(h.hour_at),
+                user_ids,
+                [func.sum(c) for c in kept],
+            )
         )
     if parts:
-        seg = _ranges(parts, "part_ranges")
-        with_person = col(Contact.party).in_(REACHED_PARTIES)
         add(
-            session.execute(
-                _columns(
-                    col(Contact.user_id),
-                    seg.c.n,
-                    func.count(),
-                    func.sum(case((with_person, 1), else_=0)),
-                    func.sum(case((and_(with_person, col(Contact.outcome) == "reached"), 1))),
-                    func.sum(func.coalesce(col(Contact.duration_min), 0)),
-                )
-                .select_from(seg)
-                .join(
-                    Contact,
-                    and_(
-                        col(Contact.user_id).in_(user_ids),
-                        col(Contact.occurred_at) >= seg.c.lo,
-                        col(Contact.occurred_at) < seg.c.hi,
-                    ),
-                )
-                .group_by(col(Contact.user_id), seg.c.n)
-            ).all()
+            _per_person_and_range(
+                session,
+                _ranges(parts, "part_ranges"),
+                Contact,
+                col(Contact.occurred_at),
+                user_ids,
+                contact_figures(),
+            )
         )
     # The week and the month are runs of the trend's days (the week always; the
     # month with, when it began earlier, the range before the trend).
@@ -596,6 +570,37 @@ def contact_stats(
             tuple(d[0] for d in per_day),
         )
     return out
+
+
+def contact_figures() -> list[Any]:
+    """Contacts, those with the client or caregiver, those reached, and their minutes:
+    the aggregates over contacts that ``contact_hours`` keeps per person and hour."""
+    with_person = col(Contact.party).in_(REACHED_PARTIES)
+    return [
+        func.count(),
+        func.sum(case((with_person, 1), else_=0)),
+        func.sum(case((and_(with_person, col(Contact.outcome) == "reached"), 1), else_=0)),
+        func.sum(func.coalesce(col(Contact.duration_min), 0)),
+    ]
+
+
+def _per_person_and_range(
+    session: Session,
+    ranges: Any,
+    model: Any,
+    at: Any,
+    user_ids: list[int],
+    figures: list[Any],
+) -> Any:
+    """``figures`` of ``model``'s rows per person and range (rows whose ``at`` is in
+    [lo, hi)), off the (user_id, at, ...) index."""
+    who = col(model.user_id)
+    return session.execute(
+        _columns(who, ranges.c.n, *figures)
+        .select_from(ranges)
+        .join(model, and_(who.in_(user_ids), at >= ranges.c.lo, at < ranges.c.hi))
+        .group_by(who, ranges.c.n)
+    ).all()
 
 
 def _hour_down(moment: datetime) -> datetime:

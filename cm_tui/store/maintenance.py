@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import and_, case, delete, func, insert, literal_column, or_, select, text
+from sqlalchemy import and_, delete, func, insert, literal_column, or_, select, text
 from sqlmodel import Session, col
 
 from cm_tui.store.db import Store, StoreError
@@ -123,24 +123,15 @@ def _person_counts_from_rows(session: Session) -> dict[int, Figures]:
     return {u: (f[0], f[1], f[2], f[3]) for u, f in out.items() if any(f)}
 
 
-def _contact_figures(session: Session, hour: Any = None) -> Any:
+def _contact_figures(hour: Any = None) -> Any:
     """Contacts, with the client or caregiver, reached, minutes: per person (and
     ``hour``, an expression of the contact's UTC hour, when given)."""
-    from cm_tui.store.followup_queries import REACHED_PARTIES
+    from cm_tui.store.followup_queries import contact_figures
     from cm_tui.store.models import Contact
 
-    with_person = col(Contact.party).in_(REACHED_PARTIES)
     keys = [col(Contact.user_id)] + ([hour] if hour is not None else [])
     return (
-        select(
-            *keys,
-            func.count(),
-            func.sum(case((with_person, 1), else_=0)),
-            func.sum(case((and_(with_person, col(Contact.outcome) == "reached"), 1), else_=0)),
-            func.sum(func.coalesce(col(Contact.duration_min), 0)),
-        )
-        .where(col(Contact.user_id).is_not(None))
-        .group_by(*keys)
+        select(*keys, *contact_figures()).where(col(Contact.user_id).is_not(None)).group_by(*keys)
     )
 
 
@@ -174,7 +165,7 @@ def counts_drift(store: Store) -> list[str]:
                     lines.append(f"user {user_id}: {name} kept {h}, counted {w}")
         counted = {
             int(r[0]): tuple(int(v or 0) for v in r[1:])
-            for r in session.execute(_contact_figures(session))
+            for r in session.execute(_contact_figures())
         }
         hours = ContactHour
         summed = {
@@ -219,7 +210,7 @@ def recount(store: Store) -> None:
         session.execute(
             insert(ContactHour).from_select(
                 ["user_id", "hour_at", "contacts", "with_person", "reached", "minutes"],
-                _contact_figures(session, hour),
+                _contact_figures(hour),
             )
         )
         rows = _person_counts_from_rows(session)
