@@ -139,3 +139,32 @@ def test_describe_error_is_one_short_line() -> None:
     assert len(describe_error(ValueError("x" * 1000))) == 240
     assert describe_error(KeyError()) == "KeyError"
     assert describe_error(ValueError("esc \x1b[31m")) == "ValueError: esc ␛[31m"
+
+
+@pytest.mark.sqlite_only  # on SQLite a caseload search reads on the UI thread
+async def test_a_search_whose_read_fails_says_so_and_the_app_goes_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A read on the UI thread (read_here) that fails is reported like a failed
+    worker's, not raised into the key handler, which would end the app."""
+    from sqlalchemy.exc import OperationalError
+
+    from cm_tui.store import queries
+
+    app = build_app(tmp_path / "demo.db")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, lambda: isinstance(app.screen, CaseloadScreen), tries=100)
+        await settle(pilot, lambda: len(table_names(app)) == 7)
+        before = table_names(app)
+
+        def broken(*_a: Any, **_k: Any) -> Any:
+            raise OperationalError("SELECT …", {}, sqlite3.OperationalError("disk I/O error"))
+
+        monkeypatch.setattr(queries, "caseload_count", broken)
+        await pilot.press("slash", "c")
+        await settle(pilot, lambda: any("disk I/O error" in m for m in notifications(app)))
+        assert app.is_running and isinstance(app.screen, CaseloadScreen)
+        assert table_names(app) == before  # the rows it had, not half a result
+        monkeypatch.undo()
+        await pilot.press("h")
+        await settle(pilot, lambda: table_names(app) == ["Chen, Mei"])

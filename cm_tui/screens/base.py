@@ -1,6 +1,7 @@
 """What every screen shares: worker failures become a visible message, never a silent hang.
 
-A worker that raises (``exit_on_error=False``) reaches :class:`_ReportsWorkerErrors`:
+A worker that raises (``exit_on_error=False``), or a read run on the UI thread with
+``read_here``, reaches :class:`_ReportsWorkerErrors`:
 one line for the person at the keyboard (no traceback, no SQL, no markup), the full
 traceback in the log, and nothing on the screen touched - so whatever was typed
 into a form stays there. The same message within a few seconds is shown once (a
@@ -52,9 +53,19 @@ class _ReportsWorkerErrors:
     def worker_failed(self, worker: Worker[Any]) -> None:
         error = worker.error
         assert error is not None
-        log.error(
-            "worker %r failed", worker.name, exc_info=(type(error), error, error.__traceback__)
-        )
+        self.report_failure(error, f"worker {worker.name!r}")
+
+    def read_here(self, read: Callable[[], None], what: str) -> None:
+        """Run a read on the UI thread (one that takes a few ms off an index: the rows
+        come in the frame that asked for them). A failure is reported as a worker's
+        is, not raised into the key handler that asked, which would end the app."""
+        try:
+            read()
+        except Exception as error:
+            self.report_failure(error, what)
+
+    def report_failure(self, error: BaseException, what: str) -> None:
+        log.error("%s failed", what, exc_info=(type(error), error, error.__traceback__))
         message = describe_error(error)
         now = time.monotonic()
         last = self._last_failure

@@ -166,7 +166,8 @@ class CaseloadScreen(BaseScreen[None]):
         if viewer is not None and viewer.sees_everyone:
             self.filter = replace(self.filter, everyone=True)
         if self.app.store.is_sqlite:
-            self._first_window()  # a few ms off an index: rows are in the very first frame
+            # A few ms off an index: rows are in the very first frame.
+            self.read_here(self._first_window, "reading the caseload")
         else:
             self.reload()
             self._load_programs()
@@ -180,9 +181,12 @@ class CaseloadScreen(BaseScreen[None]):
                 # The programmes in use, for their menu: a few index probes (a skip
                 # scan), read here after the rows' frame rather than in a worker that
                 # would share the GIL with that frame's layout (issue 8).
-                with self.app.store.read() as session:
-                    self._programs = queries.programs_in_use(session)
+                self.read_here(self._read_programs, "reading the programmes")
             filters.mount(FilterMenus(self.sort))
+
+    def _read_programs(self) -> None:
+        with self.app.store.read() as session:
+            self._programs = queries.programs_in_use(session)
 
     def on_resize(self) -> None:
         self._fit_columns()
@@ -214,7 +218,7 @@ class CaseloadScreen(BaseScreen[None]):
         if self.app.store.is_sqlite and not (
             self.filter.everyone and viewer is not None and viewer.sees_everyone
         ):
-            self._first_window()
+            self.read_here(self._first_window, "reading the caseload")
             return
         self._generation += 1
         self._rows = []

@@ -160,7 +160,7 @@ class FollowUpQueueScreen(BaseScreen[None]):
         table.focus()
         self._update_title()
         if self.app.store.is_sqlite:  # type: ignore[attr-defined]
-            self._first_window()
+            self.read_here(self._first_window, "reading the follow-ups")
         else:
             self.reload()
 
@@ -458,7 +458,7 @@ class FollowUpQueueScreen(BaseScreen[None]):
             # The counts are of all four tabs: still right. On SQLite the tab's first
             # window is read on the spot (a few ms), so the switch is one frame.
             if self.app.store.is_sqlite:  # type: ignore[attr-defined]
-                self._first_window(counts=False)
+                self.read_here(lambda: self._first_window(counts=False), "reading the follow-ups")
             else:
                 self.reload(counts=False)
             self.query_one("#queue", DataTable).focus()
