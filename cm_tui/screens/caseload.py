@@ -214,10 +214,7 @@ class CaseloadScreen(BaseScreen[None]):
         the GIL with that frame (issue 8). The whole organisation's list and
         PostgreSQL (a round trip to a server) read in a worker.
         """
-        viewer = self.app.viewer
-        if self.app.store.is_sqlite and not (
-            self.filter.everyone and viewer is not None and viewer.sees_everyone
-        ):
+        if self.app.store.is_sqlite and not self.filter.whole_organisation(self.app.viewer):
             self.read_here(self._first_window, "reading the caseload")
             return
         self._generation += 1

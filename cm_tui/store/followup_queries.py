@@ -531,16 +531,14 @@ def contact_stats(
             )
 
     if whole:
-        h = ContactHour
-        kept = (col(h.contacts), col(h.with_person), col(h.reached), col(h.minutes))
         add(
             _per_person_and_range(
                 session,
                 _ranges(whole, "hour_ranges"),
-                h,
-                col(h.hour_at),
+                ContactHour,
+                col(ContactHour.hour_at),
                 user_ids,
-                [func.sum(c) for c in kept],
+                kept_hour_figures(),
             )
         )
     if parts:
@@ -582,6 +580,12 @@ def contact_figures() -> list[Any]:
         func.sum(case((and_(with_person, col(Contact.outcome) == "reached"), 1), else_=0)),
         func.sum(func.coalesce(col(Contact.duration_min), 0)),
     ]
+
+
+def kept_hour_figures() -> list[Any]:
+    """The same four figures summed from ``contact_hours``."""
+    h = ContactHour
+    return [func.sum(col(c)) for c in (h.contacts, h.with_person, h.reached, h.minutes)]
 
 
 def _per_person_and_range(

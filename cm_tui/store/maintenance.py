@@ -82,6 +82,13 @@ def check(store: Store) -> CheckReport:
 # ---------------------------------------------------------------- the team view's counts
 
 Figures = tuple[int, int, int, int]
+# person_counts' columns, in the order of Figures, and what they count.
+PERSON_COUNTS = (
+    ("open_needs", "open needs"),
+    ("cm_clients", "clients as care manager"),
+    ("chw_clients", "clients as CHW"),
+    ("open_followups", "open follow-ups"),
+)
 
 
 def _person_counts_from_rows(session: Session) -> dict[int, Figures]:
@@ -140,46 +147,31 @@ def counts_drift(store: Store) -> list[str]:
     line each: every person's counts, and each person's contact totals (the hours
     themselves are not compared). Empty when they agree. Reads every contact: for a
     maintenance check, not the app."""
+    from cm_tui.store.followup_queries import kept_hour_figures
     from cm_tui.store.models import ContactHour, PersonCounts
+
+    def by_person(rows: Any) -> dict[int, tuple[int, ...]]:
+        return {int(r[0]): tuple(int(v or 0) for v in r[1:]) for r in rows}
 
     lines: list[str] = []
     with store.read() as session:
         expected = _person_counts_from_rows(session)
-        kept = {
-            int(r[0]): (int(r[1]), int(r[2]), int(r[3]), int(r[4]))
-            for r in session.execute(
+        kept = by_person(
+            session.execute(
                 select(
                     col(PersonCounts.user_id),
-                    col(PersonCounts.open_needs),
-                    col(PersonCounts.cm_clients),
-                    col(PersonCounts.chw_clients),
-                    col(PersonCounts.open_followups),
+                    *(getattr(PersonCounts, name) for name, _ in PERSON_COUNTS),
                 )
             )
-        }
-        names = ("open needs", "clients as care manager", "clients as CHW", "open follow-ups")
+        )
         for user_id in sorted(set(expected) | set(kept)):
             want, have = expected.get(user_id, (0, 0, 0, 0)), kept.get(user_id, (0, 0, 0, 0))
-            for name, w, h in zip(names, want, have, strict=True):
+            for (_, what), w, h in zip(PERSON_COUNTS, want, have, strict=True):
                 if w != h:
-                    lines.append(f"user {user_id}: {name} kept {h}, counted {w}")
-        counted = {
-            int(r[0]): tuple(int(v or 0) for v in r[1:])
-            for r in session.execute(_contact_figures())
-        }
-        hours = ContactHour
-        summed = {
-            int(r[0]): tuple(int(v or 0) for v in r[1:])
-            for r in session.execute(
-                select(
-                    col(hours.user_id),
-                    func.sum(col(hours.contacts)),
-                    func.sum(col(hours.with_person)),
-                    func.sum(col(hours.reached)),
-                    func.sum(col(hours.minutes)),
-                ).group_by(col(hours.user_id))
-            )
-        }
+                    lines.append(f"user {user_id}: {what} kept {h}, counted {w}")
+        counted = by_person(session.execute(_contact_figures()))
+        user = col(ContactHour.user_id)
+        summed = by_person(session.execute(select(user, *kept_hour_figures()).group_by(user)))
         for user_id in sorted(set(counted) | set(summed)):
             want_c, have_c = counted.get(user_id, (0,) * 4), summed.get(user_id, (0,) * 4)
             if want_c != have_c:
@@ -219,13 +211,7 @@ def recount(store: Store) -> None:
             session.execute(
                 insert(PersonCounts),
                 [
-                    {
-                        "user_id": u,
-                        "open_needs": f[0],
-                        "cm_clients": f[1],
-                        "chw_clients": f[2],
-                        "open_followups": f[3],
-                    }
+                    {"user_id": u, **{c: n for (c, _), n in zip(PERSON_COUNTS, f, strict=True)}}
                     for u, f in rows.items()
                 ],
             )

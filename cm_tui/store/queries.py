@@ -53,6 +53,11 @@ class CaseloadFilter:
     not_reached_days: int | None = None
     everyone: bool = False  # supervisors: the whole organisation instead of their own list
 
+    def whole_organisation(self, viewer: Viewer | None) -> bool:
+        """Whether ``viewer`` sees the whole organisation's list with this filter, not
+        one person's caseload (which has indexes of its own, a few thousand rows)."""
+        return self.everyone and viewer is not None and viewer.sees_everyone
+
 
 @dataclass(frozen=True)
 class CaseloadRow:
@@ -190,7 +195,8 @@ def _caseload_where(
     session: Session, viewer: Viewer, flt: CaseloadFilter, now: datetime
 ) -> list[ColumnElement[bool]]:
     where: list[ColumnElement[bool]] = []
-    if flt.everyone and viewer.sees_everyone:
+    org_wide = flt.whole_organisation(viewer)
+    if org_wide:
         where.append(record_scope(viewer))
     else:
         where.append(caseload_scope(viewer))
@@ -206,9 +212,7 @@ def _caseload_where(
             or_(col(Client.last_reached_at).is_(None), col(Client.last_reached_at) < cutoff)
         )
     if flt.search.strip():
-        clause = name_search_clause(
-            session, flt.search, within_caseload=not (flt.everyone and viewer.sees_everyone)
-        )
+        clause = name_search_clause(session, flt.search, within_caseload=not org_wide)
         where.append(clause if clause is not None else false())
     return where
 
