@@ -78,7 +78,13 @@ def db_url(path: Path | str) -> str:
     if not ON_POSTGRESQL:
         return f"sqlite:///{path}"
     digest = hashlib.sha1(str(Path(path).resolve()).encode()).hexdigest()[:16]
-    return create_schema(f"p_{digest}")
+    schema = f"p_{digest}"
+    if schema not in _schemas:
+        # First use in this session: a schema of that name left by a run that was
+        # killed before its clean-up (pytest numbers its temporary directories
+        # afresh on a new machine) would hand this test another test's data.
+        drop_schema(schema)
+    return create_schema(schema)
 
 
 def drop_created_schemas() -> None:

@@ -359,6 +359,8 @@ async def test_opening_a_record_that_is_slow_refused_or_left(
         assert any("Opening the record" in str(n.message) for n in app._notifications)
         release.set()
         await settle(pilot, lambda: isinstance(app.screen, ClientScreen) and app.screen.brief)
+        # The notice went with the wait: on the opened record it would be stale.
+        assert not any("Opening" in str(n.message) for n in app._notifications)
         await pilot.press("escape")
         await settle(pilot, lambda: isinstance(app.screen, CaseloadScreen))
 

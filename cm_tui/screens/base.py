@@ -17,6 +17,7 @@ from typing import Any, ClassVar, Generic, TypeVar
 
 from textual._context import NoActiveAppError
 from textual.geometry import Size
+from textual.notifications import Notification, Notify
 from textual.screen import ModalScreen, Screen
 from textual.worker import Worker, WorkerState, get_current_worker
 
@@ -141,6 +142,15 @@ class BaseModal(_ReportsWorkerErrors, _SizeClasses, ModalScreen[R], Generic[R]):
 
 SLOW_OPEN_S = 0.4  # a screen's data takes longer than this to read: say so
 
+
+def _notice(app: Any, message: str, *, timeout: float) -> Notification:
+    """``app.notify`` (plain text: it may quote stored text), keeping the notice so
+    that it can be withdrawn (``app._unnotify``, what a dismissed toast calls)."""
+    notice = Notification(plain(message), "", "information", timeout, markup=False)
+    app.post_message(Notify(notice))
+    return notice
+
+
 _Data = TypeVar("_Data")
 
 
@@ -158,17 +168,33 @@ def open_when_read(
     empty one painted and then filled (while its own worker fought the paint for
     the GIL). A string from ``read`` is a refusal, shown as a notice. If the user
     has moved on by then (another screen, or asked again), nothing is pushed; a
-    read that takes longer than SLOW_OPEN_S says "Opening <what>…".
+    read that takes longer than SLOW_OPEN_S says "Opening <what>…", a notice
+    withdrawn as the read ends: on the opened screen it would be stale.
     """
     origin = app.screen
-    timer = origin.set_timer(SLOW_OPEN_S, lambda: app.notify(f"Opening {what}…", timeout=2))
+    notices: list[Notification] = []
+    ended = False
+
+    def slow() -> None:
+        if not ended:
+            notices.append(_notice(app, f"Opening {what}…", timeout=2))
+
+    timer = origin.set_timer(SLOW_OPEN_S, slow)
+
+    def end() -> None:
+        nonlocal ended
+        ended = True
+        timer.stop()
+        for notice in notices:
+            # After the Notify that raised it, which is queued on the app the same way.
+            app.call_later(app._unnotify, notice)
 
     def load() -> None:
         worker = get_current_worker()
         try:
             data = read()
         finally:
-            app.call_from_thread(timer.stop)
+            app.call_from_thread(end)
         if isinstance(data, str):
             app.call_from_thread(app.notify, data, severity="error")
             return
