@@ -350,6 +350,52 @@ async def test_supervisor_bulk_reassigns_from_a_persons_queue(tmp_path: Path) ->
     assert [e.detail[:22] for e in events if e.action == "update"] == ["bulk reassign of 3 fol"]
 
 
+async def test_bulk_reassign_meeting_a_change_unselects_it_and_moves_the_rest(
+    tmp_path: Path,
+) -> None:
+    db = tmp_path / "d.db"
+    app = build_app(db, user="sue")
+    store = _store(db)
+    ann, bob = _viewer(db, "ann"), _viewer(db, "bob")
+    rosa = _client_id(db, "Alvarez")
+    extra = [
+        fs.create_followup(
+            store, ann, rosa, title=f"Extra {i}", due_at=NOW - timedelta(hours=i + 1)
+        ).id
+        for i in range(3)
+    ]
+    async with app.run_test(size=(160, 50)) as pilot:
+        await _on_caseload(pilot)
+        await pilot.press("t")
+        await settle(pilot, lambda: isinstance(app.screen, TeamScreen) and app.screen.rows)
+        await pilot.press("enter")  # Ann's queue, overdue tab
+        await settle(pilot, lambda: isinstance(app.screen, FollowUpQueueScreen))
+        await settle(pilot, lambda: len(titles(app)) == 4)
+        queue = app.screen
+        await pilot.press("space", "space", "space")
+        picked = set(queue.selected)
+        assert len(picked) == 3
+        # Meanwhile Ann snoozes one of them.
+        moved_on = next(i for i in extra if i in picked)
+        fs.snooze_followup(store, ann, moved_on, 1, "in 2 days")
+        await pilot.press("r")
+        await settle(pilot, lambda: isinstance(app.screen, PersonPicker) and app.screen.people)
+        await pilot.press(*"bob", "enter")
+        await settle(pilot, lambda: app.screen is queue and moved_on not in queue.selected)
+        said = " ".join(str(n.message) for n in app._notifications)
+        assert "Someone else changed 1 of the 3 selected follow-ups a moment ago" in said
+        assert "r reassigns the other 2 still selected" in said
+        assert set(queue.selected) == picked - {moved_on}
+        assert not _query(db, select(FollowUp).where(col(FollowUp.assignee_id) == bob.id))
+        await pilot.press("r")  # the rest, as they were seen
+        await settle(pilot, lambda: isinstance(app.screen, PersonPicker) and app.screen.people)
+        await pilot.press(*"bob", "enter")
+        await settle(pilot, lambda: app.screen is queue and not queue.selected)
+    store.close()
+    moved = _query(db, select(FollowUp.id).where(col(FollowUp.assignee_id) == bob.id))
+    assert set(moved) == picked - {moved_on}
+
+
 # ---------------------------------------------------------------- add / edit
 
 

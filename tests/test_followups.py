@@ -266,6 +266,34 @@ def test_supervisor_bulk_reassign_is_atomic_with_one_audit_event(org: dict[str, 
         fs.bulk_reassign(store, ann, [(ids[0], 2)], ann.id)
 
 
+def test_bulk_reassign_names_what_changed_meanwhile_and_moves_nothing(
+    org: dict[str, Any],
+) -> None:
+    store, sue, bob = org["store"], org["sue"], org["bob"]
+    ids = [
+        add_followup(store, org["walt"], NOW + timedelta(hours=i), bob, title=f"Call {i}")
+        for i in range(5)
+    ]
+    fs.complete_followup(store, bob, ids[1], 1)  # done by Bob while Sue looked
+    fs.snooze_followup(store, bob, ids[3], 1, "in 3 days")
+    events = _count(store, AuditEvent)
+    with pytest.raises(fs.FollowUpConflict) as caught:
+        fs.bulk_reassign(store, sue, [(i, 1) for i in ids], org["chw"].id)
+    assert caught.value.changed == (ids[1], ids[3])
+    assert str(caught.value) == (
+        "Someone else changed 2 of the 5 selected follow-ups a moment ago: “Call 1”, “Call 3”. "
+        "Nothing was reassigned."
+    )
+    assert {_get(store, i).assignee_id for i in ids} == {bob.id}
+    assert _count(store, AuditEvent) == events
+    # The rest, as they were seen, still move.
+    rest = [(i, 1) for i in ids if i not in caught.value.changed]
+    assert fs.bulk_reassign(store, sue, rest, org["chw"].id) == 3
+    # A care manager learns nothing of someone else's items, changed or not.
+    with pytest.raises(NotAllowed):
+        fs.bulk_reassign(store, org["ann"], [(ids[1], 1)], org["ann"].id)
+
+
 def test_cancel_and_undo(org: dict[str, Any]) -> None:
     store, ann = org["store"], org["ann"]
     fid = add_followup(store, org["rosa"], NOW, ann)

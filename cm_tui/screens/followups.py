@@ -604,12 +604,31 @@ class FollowUpQueueScreen(BaseScreen[None]):
             self._run_call(
                 lambda app: fs.bulk_reassign(app.store, app.viewer, items, user_id),
                 lambda moved: self._reassigned(moved),
+                self._bulk_conflicted,
             )
 
         self.app.push_screen(
             PersonPicker(f"Reassign {n} selected follow-up{'s' if n > 1 else ''} to whom?"),
             picked,
         )
+
+    def _bulk_conflicted(self, error: fs.FollowUpConflict) -> None:
+        """Some of the selection changed meanwhile: those leave the selection (to be
+        looked at, and picked again as they are now), so r can move the rest."""
+        for fid in error.changed:
+            self.selected.pop(fid, None)
+        rest = len(self.selected)
+        after = (
+            f" r reassigns the other {rest} still selected." if rest else " None is selected now."
+        )
+        self.app.notify(
+            f"{error} {'It is' if len(error.changed) == 1 else 'They are'} no longer "
+            f"selected: look at {'it' if len(error.changed) == 1 else 'them'} first.{after}",
+            title="Changed meanwhile",
+            severity="warning",
+            timeout=12,
+        )
+        self._kept()
 
     def _reassigned(self, n: int) -> None:
         self.selected.clear()
@@ -714,15 +733,24 @@ class FollowUpQueueScreen(BaseScreen[None]):
         """Their version stands (or the change was refused): show it."""
         self.reload()
 
-    def _run_call(self, call: Callable[[Any], Any], then: Callable[[Any], None]) -> None:
-        """A change with nothing to compare on conflict (bulk): report it, reload."""
+    def _run_call(
+        self,
+        call: Callable[[Any], Any],
+        then: Callable[[Any], None],
+        conflicted: Callable[[fs.FollowUpConflict], None] | None = None,
+    ) -> None:
+        """A change with nothing to compare on conflict (bulk): ``conflicted(error)``, or
+        report it; then reload."""
         app: Any = self.app
 
         def work_() -> None:
             try:
                 result = call(app)
             except fs.FollowUpConflict as exc:
-                app.call_from_thread(_refused, app, str(exc), "Changed meanwhile", self._kept)
+                if conflicted is not None:
+                    app.call_from_thread(conflicted, exc)
+                else:
+                    app.call_from_thread(_refused, app, str(exc), "Changed meanwhile", self._kept)
                 return
             except (fs.FollowUpError, NotAllowed) as exc:
                 app.call_from_thread(_refused, app, str(exc), "Not done", None)

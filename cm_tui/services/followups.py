@@ -86,12 +86,19 @@ class FollowUpConflict(FollowUpError):
     """Someone changed the follow-up since this user loaded it; nothing was saved.
 
     ``current`` is the follow-up as stored now (None when several were involved, as in
-    a bulk reassign), so the user can see both versions and choose.
+    a bulk reassign), so the user can see both versions and choose. ``changed``: in a
+    bulk change, the ids of those that changed (or went) meanwhile.
     """
 
-    def __init__(self, message: str, current: FollowUpState | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        current: FollowUpState | None = None,
+        changed: tuple[int, ...] = (),
+    ) -> None:
         super().__init__(message)
         self.current = current
+        self.changed = changed
 
 
 @dataclass(frozen=True)
@@ -646,7 +653,7 @@ def bulk_reassign(
 ) -> int:
     """Reassign many follow-ups ``(id, version)`` at once (someone is out): one
     transaction and one audit event; if any is refused or changed meanwhile,
-    none is moved."""
+    none is moved (:class:`FollowUpConflict` names those that changed)."""
     if not items:
         raise FollowUpError("Select at least one follow-up.")
     if len(items) > BULK_MAX:
@@ -658,20 +665,22 @@ def bulk_reassign(
             fu.id: fu
             for fu in session.exec(select(FollowUp).where(col(FollowUp.id).in_(list(wanted))))
         }
-        missing = set(wanted) - set(found)
-        if missing:
-            raise FollowUpError(f"{len(missing)} of the selected follow-ups no longer exist.")
-        sources: dict[int | None, int] = {}
-        for fid, version in wanted.items():
-            fu = found[fid]
+        for fu in found.values():  # refused before anything is said of them
             _may_reassign(session, viewer, fu, to_user_id)
             if open_client(session, viewer, fu.client_id) is None:
                 raise NotAllowed("You do not have access to one of these clients' records.")
-            if fu.version != version:
-                raise FollowUpConflict(
-                    "Someone else changed one of the selected follow-ups a moment ago. "
-                    "Nothing was reassigned; look again and retry."
-                )
+        changed = sorted(
+            fid
+            for fid, version in wanted.items()
+            if fid not in found or found[fid].version != version
+        )
+        if changed:
+            raise FollowUpConflict(
+                _changed_meanwhile(found, changed, len(wanted)), None, tuple(changed)
+            )
+        sources: dict[int | None, int] = {}
+        for fid in wanted:
+            fu = found[fid]
             if fu.status != "open":
                 raise FollowUpError(f"One of the selected follow-ups is {fu.status}; none moved.")
             sources[fu.assignee_id] = sources.get(fu.assignee_id, 0) + 1
@@ -683,6 +692,21 @@ def bulk_reassign(
         )
         audit.record_by(session, viewer, "update", "follow_up", None, detail)
         return len(wanted)
+
+
+def _changed_meanwhile(found: dict[int | None, FollowUp], changed: list[int], of: int) -> str:
+    """Which of the selected changed meanwhile, up to 3 by title: 'Someone else changed
+    2 of the 5 selected follow-ups a moment ago: “A”, “B”. Nothing was reassigned.'"""
+    titles = [f"“{found[fid].title}”" for fid in changed if fid in found]
+    named = ", ".join(titles[:3]) + (f" and {len(titles) - 3} more" if len(titles) > 3 else "")
+    gone = len(changed) - len(titles)
+    what = f"{len(changed)} of the {of} selected follow-ups" if of > 1 else "the selected follow-up"
+    parts = [f"Someone else changed {what} a moment ago"]
+    if named:
+        parts.append(f": {named}")
+    if gone:
+        parts.append(f"; {gone} no longer exist{'s' if gone == 1 else ''}")
+    return "".join(parts) + ". Nothing was reassigned."
 
 
 # ---------------------------------------------------------------- cancel / undo
