@@ -308,6 +308,41 @@ async def test_the_team_view_opens_with_everyone_s_activity_in_its_first_frame(
         assert team.rows and all(r.per_day for r in team.rows)
 
 
+@pytest.mark.parametrize("size", [(80, 24), (140, 40)])
+async def test_the_trend_box_shows_its_figures_whole(tmp_path: Path, size: tuple[int, int]) -> None:
+    """Narrow and wide, with a long name and large figures: every line of the trend's
+    text fits its box (the busiest day was cut off before)."""
+    from dataclasses import replace
+
+    from textual.geometry import Region
+
+    app = build_app(tmp_path / "d.db", user="sue")
+    async with app.run_test(size=size) as pilot:
+        await _on_caseload(pilot)
+        await pilot.press("t")
+        await settle(pilot, lambda: isinstance(app.screen, TeamScreen) and app.screen.rows)
+        team = app.screen
+        busy = replace(
+            team.rows[0],
+            display_name="Maria-Guadalupe Fernández-Oyelaran, RN, CCM, MSW",
+            per_day=(12_345,) * 27 + (987,),
+        )
+        team.rows[0] = busy
+        team._show_trend()
+        await pilot.pause()
+        drawn = [
+            strip.text.rstrip()
+            for w in ("title", "axis")
+            for strip in team.query_one(f"#trend-{w}", Static).render_lines(Region(0, 0, 200, 2))
+        ]
+        assert drawn[0].startswith("Maria-Guadalupe")  # the name on one line, cut if need be
+        assert drawn[1:] == [
+            "contacts/day, last 4 weeks",
+            "total 334,302 · busiest 12,345",
+            "4 weeks ago → today · today 987",
+        ]
+
+
 async def test_supervisor_bulk_reassigns_from_a_persons_queue(tmp_path: Path) -> None:
     db = tmp_path / "d.db"
     app = build_app(db, user="sue")

@@ -297,14 +297,17 @@ class TeamScreen(BaseScreen[None]):
             self.query_one("#trend-axis", Static).update("")
             return
         days = row.per_day
+        # Lines of at most 32 cells (the narrow box): nothing is cut off.
         title.update(
             Text.assemble(
-                literal(row.display_name, "bold", one_line=True),
-                f"\ncontacts/day, 4 wks: total {sum(days):,}, busiest {max(days):,}",
+                literal(row.display_name, "bold", one_line=True), "\ncontacts/day, last 4 weeks"
             )
         )
         self.query_one("#trend-axis", Static).update(
-            Text(f"4 weeks ago → today · today {days[-1]:,}", style="dim")
+            Text.assemble(
+                f"total {sum(days):,} · busiest {max(days):,}",
+                (f"\n4 weeks ago → today · today {days[-1]:,}", "dim"),
+            )
         )
         line.data = list(days)
 
