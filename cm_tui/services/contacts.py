@@ -301,13 +301,13 @@ def log_contact(
         session.flush()
         assert contact.id is not None
         _advance_last_contact(session, client_id, at, reached=counts_as_reached(outcome, party))
-        audit.record(
+        audit.record_by(
             session,
-            action="create",
-            user_id=viewer.id,
-            entity="contact",
-            entity_id=contact.id,
-            detail=f"client {client_id}: {direction} {method} with {party}, {outcome}"
+            viewer,
+            "create",
+            "contact",
+            contact.id,
+            f"client {client_id}: {direction} {method} with {party}, {outcome}"
             + (f", {service_type}" if service_type else "")
             + (f", goals {' '.join(map(str, goals))}" if goals else ""),
         )
@@ -411,13 +411,13 @@ def _add_followup(
     session.add(followup)
     session.flush()
     assert followup.id is not None
-    audit.record(
+    audit.record_by(
         session,
-        action="create",
-        user_id=viewer.id,
-        entity="follow_up",
-        entity_id=followup.id,
-        detail=f"client {client_id}: {followup.kind} due {followup.due_at.isoformat()} "
+        viewer,
+        "create",
+        "follow_up",
+        followup.id,
+        f"client {client_id}: {followup.kind} due {followup.due_at.isoformat()} "
         f"(with contact {contact.id})",
     )
     return followup.id
@@ -449,13 +449,13 @@ def add_addendum(store: Store, viewer: Viewer, contact_id: int, text: str) -> Lo
         session.add(addendum)
         session.flush()
         assert addendum.id is not None
-        audit.record(
+        audit.record_by(
             session,
-            action="update",
-            user_id=viewer.id,
-            entity="contact",
-            entity_id=contact_id,
-            detail=f"addendum {addendum.id}",
+            viewer,
+            "update",
+            "contact",
+            contact_id,
+            f"addendum {addendum.id}",
         )
         discard_in(session, viewer.id, ADDENDUM, str(contact_id))
         return LoggedAddendum(addendum.id, contact_id, client_id, now)
