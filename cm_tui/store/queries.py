@@ -100,11 +100,36 @@ def fts_query(tokens: list[str]) -> str:
     return " ".join('"' + t.replace('"', '""') + '"*' for t in tokens)
 
 
+# PostgreSQL search folds accents as SQLite's FTS5 table does (unicode61
+# remove_diacritics): "adan" finds Adán, "nunez" Núñez. Each Latin letter of
+# U+00C0-U+024F that is a plain letter with accents maps to that letter, lower-cased.
+# Migration 0008 indexes with these same two strings: change both together.
+FOLD_FROM = (
+    "ÀÁÂÃÄÅÇÈÉÊËÌÍÎÏÑÒÓÔÕÖÙÚÛÜÝàáâãäåçèéêëìíîïñòóôõöùúûüýÿĀāĂăĄąĆć"
+    "ĈĉĊċČčĎďĒēĔĕĖėĘęĚěĜĝĞğĠġĢģĤĥĨĩĪīĬĭĮįİĴĵĶķĹĺĻļĽľŃńŅņŇňŌōŎŏŐőŔŕ"
+    "ŖŗŘřŚśŜŝŞşŠšŢţŤťŨũŪūŬŭŮůŰűŲųŴŵŶŷŸŹźŻżŽžƠơƯưǍǎǏǐǑǒǓǔǕǖǗǘǙǚǛǜǞǟ"
+    "ǠǡǦǧǨǩǪǫǬǭǰǴǵǸǹǺǻȀȁȂȃȄȅȆȇȈȉȊȋȌȍȎȏȐȑȒȓȔȕȖȗȘșȚțȞȟȦȧȨȩȪȫȬȭȮȯȰȱȲȳ"
+)
+FOLD_TO = (
+    "aaaaaaceeeeiiiinooooouuuuyaaaaaaceeeeiiiinooooouuuuyyaaaaaacc"
+    "ccccccddeeeeeeeeeegggggggghhiiiiiiiiijjkkllllllnnnnnnoooooorr"
+    "rrrrssssssssttttuuuuuuuuuuuuwwyyyzzzzzzoouuaaiioouuuuuuuuuuaa"
+    "aaggkkoooojggnnaaaaaaeeeeiiiioooorrrruuuusstthhaaeeooooooooyy"
+)
+_FOLD = str.maketrans(FOLD_FROM, FOLD_TO)
+
+
+def pg_fold(token: str) -> str:
+    """A lower-cased search word as :func:`pg_search_text` folds the text it searches."""
+    return token.translate(_FOLD)
+
+
 def pg_search_text() -> ColumnElement[str]:
-    """PostgreSQL: the one lower-cased text a search reads (names, preferred name, MRN,
-    phone), exactly the expression migration 0004 indexes with gin_trgm_ops; the planner
-    uses that index only for this same expression, so change both together. Separators
-    are SQL literals, not bound parameters, so a prepared (generic) plan matches too."""
+    """PostgreSQL: the one lower-cased, accent-folded text a search reads (names,
+    preferred name, MRN, phone), exactly the expression migration 0008 indexes with
+    gin_trgm_ops; the planner uses that index only for this same expression, so change
+    both together. Separators and the fold's strings are SQL literals, not bound
+    parameters, so a prepared (generic) plan matches too."""
     space = literal_column("' '", String)
     empty = literal_column("''", String)
     parts: list[Any] = [
@@ -117,7 +142,11 @@ def pg_search_text() -> ColumnElement[str]:
     joined: ColumnElement[str] = parts[0]
     for part in parts[1:]:
         joined = joined.concat(space).concat(part)
-    return func.lower(joined)
+    return func.translate(
+        func.lower(joined),
+        literal_column(f"'{FOLD_FROM}'", String),
+        literal_column(f"'{FOLD_TO}'", String),
+    )
 
 
 def name_search_clause(
@@ -142,7 +171,7 @@ def name_search_clause(
     # letters and digits, so they are safe inside a regex. The trigram index serves
     # each regex; \m (start of a word) keeps the match to word starts.
     haystack = pg_search_text()
-    return and_(*(haystack.op("~")(r"\m" + tok) for tok in tokens))
+    return and_(*(haystack.op("~")(r"\m" + pg_fold(tok)) for tok in tokens))
 
 
 # ---------------------------------------------------------------- caseload

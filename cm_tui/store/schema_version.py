@@ -12,6 +12,7 @@ KNOWN_REVISIONS: tuple[str, ...] = (
     "0005_change_feed",
     "0006_care_plans",
     "0007_team_counts",
+    "0008_pg_search_fold",
 )
 SCHEMA_HEAD = KNOWN_REVISIONS[-1]
 
