@@ -250,10 +250,32 @@ async def measure(
     runtime.start_interactive()  # as the `cm-tui` command does (cm_tui/runtime.py)
     settings = Settings(idle_lock_minutes=0)
     app = make_app(db=db, demo=True, settings=settings)
-    screens: dict[str, Samples] = {
-        name: Samples(name)
-        for name in ("caseload", "client brief", "help", "login", "lock", "command palette")
-    }
+    from cm_tui.screens.careplan import CarePlanScreen
+    from cm_tui.screens.client_form import ClientForm
+    from cm_tui.screens.contact_form import ContactForm
+    from cm_tui.screens.followup_modals import FollowUpForm
+    from cm_tui.screens.followups import FollowUpQueueScreen
+    from cm_tui.screens.programme import ProgrammesModal
+    from cm_tui.screens.referrals import ReferralsScreen
+    from cm_tui.screens.screening import ScreeningScreen
+
+    # Every other screen, by its key: from the caseload, then from a client's brief.
+    from_caseload: list[tuple[str, str, type[Screen[Any]]]] = [
+        ("your follow-ups", "f", FollowUpQueueScreen),
+        ("add a client", "n", ClientForm),
+    ]
+    from_brief: list[tuple[str, str, type[Screen[Any]]]] = [
+        ("log a contact", "l", ContactForm),
+        ("screening", "s", ScreeningScreen),
+        ("add a follow-up", "u", FollowUpForm),
+        ("care plan", "p", CarePlanScreen),
+        ("needs and referrals", "n", ReferralsScreen),
+        ("edit the client", "e", ClientForm),
+        ("programmes", "E", ProgrammesModal),
+    ]
+    names = ["caseload", "client brief", "help", "login", "lock", "command palette"]
+    names += [name for name, _, _ in from_caseload + from_brief]
+    screens: dict[str, Samples] = {name: Samples(name) for name in names}
     search = Samples("search keystroke")
     async with app.run_test(size=(120, 40)) as pilot:
         watch = FrameWatch(app)
@@ -287,8 +309,13 @@ async def measure(
                 screen_ready(app, ClientScreen, loaded=lambda s: s.brief is not None),
             )
             screens["client brief"].seconds.append(seconds)
+            brief = app.screen
+            for name, key, kind in from_brief:
+                await _open_and_back(pilot, app, watch, key, kind, brief, screens[name])
             await pilot.press("escape")
             await settle(pilot, app)
+            for name, key, kind in from_caseload:
+                await _open_and_back(pilot, app, watch, key, kind, caseload, screens[name])
 
             seconds = await watch.timed(
                 lambda: pilot.press("question_mark"), screen_ready(app, HelpScreen)
@@ -353,6 +380,27 @@ async def measure(
     return InteractiveResults(list(screens.values()), search, team, note)
 
 
+async def _open_and_back(
+    pilot: Any,
+    app: App[Any],
+    watch: FrameWatch,
+    key: str,
+    kind: type[Screen[Any]],
+    back_to: Screen[Any],
+    samples: Samples,
+) -> None:
+    """``key`` to the first frame of a ``kind`` screen with its workers done; then
+    escape back to ``back_to`` (nothing was typed: a form closes without asking)."""
+    seconds = await watch.timed(lambda: pilot.press(key), screen_ready(app, kind))
+    samples.seconds.append(seconds)
+    await settle(pilot, app)
+    await pilot.pause()
+    await pilot.press("escape")
+    await settle(pilot, app)
+    if app.screen is not back_to:
+        raise AssertionError(f"escape from {kind.__name__} left {app.screen!r} on top")
+
+
 async def measure_team(
     db: str, *, repeats: int, user: str = "supervisor"
 ) -> tuple[list[Samples], str]:
@@ -362,13 +410,16 @@ async def measure_team(
     from cm_tui.app import make_app
     from cm_tui.config import Settings
     from cm_tui.screens.followups import FollowUpQueueScreen
-    from cm_tui.screens.team import TeamScreen
+    from cm_tui.screens.report import ReportScreen, open_report
+    from cm_tui.screens.team import TeamScreen, UnableToReachScreen
 
     runtime.start_interactive()
     app = make_app(db=db, demo=True, user=user, settings=Settings(idle_lock_minutes=0))
     queue = Samples("follow-up queue, team")
     tab = Samples("follow-up queue, switch tab")
     team = Samples("team view")
+    unable = Samples("open screen: unable to reach")
+    report = Samples("open screen: programme report")
     people = 0
     async with app.run_test(size=(120, 40)) as pilot:
         watch = FrameWatch(app)
@@ -410,12 +461,22 @@ async def measure_team(
             team.seconds.append(seconds)
             screen = app.screen
             people = len(screen.rows) if isinstance(screen, TeamScreen) else 0
+            await settle(pilot, app)
+            await _open_and_back(pilot, app, watch, "u", UnableToReachScreen, screen, unable)
             await pilot.press("escape")
             await settle(pilot, app)
+            caseload = app.screen
+            seconds = await watch.timed(lambda: open_report(app), screen_ready(app, ReportScreen))
+            report.seconds.append(seconds)
+            await settle(pilot, app)
+            await pilot.press("escape")
+            await settle(pilot, app)
+            assert app.screen is caseload, app.screen
         watch.close()
     with contextlib.suppress(Exception):
         app.store.close()
-    return [queue, tab, team], f"signed in as {user!r}: a team of {people} people"
+    found = [queue, tab, team, unable, report]
+    return found, f"signed in as {user!r}: a team of {people} people"
 
 
 def run(db: str, *, repeats: int, search_words: list[str]) -> InteractiveResults:

@@ -17,7 +17,7 @@ from rich.text import Text
 from textual import on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Vertical, VerticalScroll
 from textual.widget import Widget
 from textual.widgets import Input, Label, Select, Static, TextArea
 
@@ -68,6 +68,9 @@ class ClientForm(BaseModal[Saved | None]):
     def __init__(self, start: cs.EditableClient | None = None) -> None:
         super().__init__()
         self.start = start
+        # Focused once, as it mounts (on_mount focusing it after the default had a
+        # field focused and blurred again).
+        self.AUTO_FOCUS = "#cf-given_name" if start is None else "#cf-phone"
         self._saving = False
         self._initial: dict[str, str] = {}
 
@@ -123,14 +126,31 @@ class ClientForm(BaseModal[Saved | None]):
                 placeholder=HINTS.get(spec.name, ""),
                 max_length=spec.max_len,
             )
-        with Horizontal(classes="long-row" if spec.kind == "long" else "row"):
-            yield Label(shown, classes="field-label")
-            yield widget
-        yield Static(id=f"{wid}-error", classes="field-error")
+        # Two grid columns, label and field (no container per row: fewer widgets to
+        # build and style as the form opens). A field's error line is mounted below
+        # it, across both columns, when it has one (_field_error).
+        yield Label(shown, classes="field-label", id=f"{wid}-label")
+        widget.add_class("field")
+        yield widget
+
+    # Opening the form is one of DESIGN §8's screens (< 100 ms). Its ~90 widgets are
+    # styled once as it opens; the field being typed in is marked by a class on its
+    # label, not by a :focus-within rule, which had Textual restyle the whole form on
+    # every focus change (three times as it opened, ~25 ms each, and at every tab).
 
     def on_mount(self) -> None:
         self._initial = self._values()
-        self.query_one("#cf-given_name" if self.start is None else "#cf-phone").focus()
+
+    def on_descendant_focus(self, event: Any) -> None:
+        field = event.widget
+        while field is not None and not field.has_class("field"):
+            field = field.parent  # a part of a Select, say
+        current = f"{field.id}-label" if field is not None else None
+        for marked in self.query(".field-label.-current"):
+            if marked.id != current:
+                marked.remove_class("-current")
+        if current is not None:
+            self.query_one(f"#{current}").add_class("-current")
 
     def _values(self) -> dict[str, str]:
         out: dict[str, str] = {}
@@ -154,9 +174,14 @@ class ClientForm(BaseModal[Saved | None]):
     # ------------------------------------------------------------ feedback
 
     def _field_error(self, name: str, message: str) -> None:
-        box = self.query_one(f"#cf-{name}-error", Static)
-        box.update(literal(message))
-        box.set_class(bool(message), "-shown")
+        boxes = self.query(f"#cf-{name}-error").results(Static)
+        box = next(boxes, None)
+        if box is None and message:
+            box = Static(id=f"cf-{name}-error", classes="field-error")
+            self.query_one("#cf-fields").mount(box, after=self.query_one(f"#cf-{name}"))
+        if box is not None:
+            box.update(literal(message))
+            box.set_class(bool(message), "-shown")
         widget = self.query_one(f"#cf-{name}")
         widget.set_class(bool(message), "-invalid")
 
@@ -178,8 +203,11 @@ class ClientForm(BaseModal[Saved | None]):
 
     @on(Input.Changed)
     def _typed(self, event: Input.Changed) -> None:
+        """Typing into a field with an error clears it (checked again on save). Its
+        error line tells, not the Input's "-invalid" class, which Input's own
+        validation (max_length) sets and clears as it pleases."""
         name = (event.input.id or "").removeprefix("cf-")
-        if event.input.has_class("-invalid"):
+        if self.query(f"#cf-{name}-error.-shown"):
             self._field_error(name, "")
 
     @on(Input.Submitted)
