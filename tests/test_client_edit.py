@@ -214,6 +214,14 @@ def _form(app: Any) -> ClientForm:
     return screen
 
 
+async def _new_client_form(pilot: Any) -> ClientForm:
+    """From the app's start: `n` on the caseload, the empty form."""
+    await _on_caseload(pilot)
+    await pilot.press("n")
+    await settle(pilot, lambda: isinstance(pilot.app.screen, ClientForm))
+    return _form(pilot.app)
+
+
 async def _type(pilot: Any, field: str, text: str) -> None:
     form = _form(pilot.app)
     box = form.query_one(f"#cf-{field}", Input)
@@ -227,10 +235,7 @@ async def _type(pilot: Any, field: str, text: str) -> None:
 async def test_n_on_caseload_adds_a_client(tmp_path: Path) -> None:
     app = build_app(tmp_path / "demo.db")
     async with app.run_test(size=SIZE) as pilot:
-        await _on_caseload(pilot)
-        await pilot.press("n")
-        await settle(pilot, lambda: isinstance(app.screen, ClientForm))
-        form = _form(app)
+        form = await _new_client_form(pilot)
         assert form.query_one("#cf-given_name", Input).has_focus
         await pilot.press(*"Zelda")
         # Saving without the family name: an inline error beside that field; nothing saved.
@@ -272,10 +277,7 @@ async def test_the_field_being_typed_in_is_marked_without_restyling_the_form(
 
     app = build_app(tmp_path / "demo.db")
     async with app.run_test(size=SIZE) as pilot:
-        await _on_caseload(pilot)
-        await pilot.press("n")
-        await settle(pilot, lambda: isinstance(app.screen, ClientForm))
-        form = _form(app)
+        form = await _new_client_form(pilot)
 
         def marked() -> list[str]:
             return [str(w.id) for w in form.query(".field-label.-current")]
