@@ -173,18 +173,12 @@ def open_when_read(
     """
     origin = app.screen
     notices: list[Notification] = []
-    ended = False
-
-    def slow() -> None:
-        if not ended:
-            notices.append(_notice(app, f"Opening {what}…", timeout=2))
-
-    timer = origin.set_timer(SLOW_OPEN_S, slow)
+    timer = origin.set_timer(
+        SLOW_OPEN_S, lambda: notices.append(_notice(app, f"Opening {what}…", timeout=2))
+    )
 
     def end() -> None:
-        nonlocal ended
-        ended = True
-        timer.stop()
+        timer.stop()  # cancels its task: no notice after this
         for notice in notices:
             # After the Notify that raised it, which is queued on the app the same way.
             app.call_later(app._unnotify, notice)

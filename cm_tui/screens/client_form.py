@@ -174,8 +174,7 @@ class ClientForm(BaseModal[Saved | None]):
     # ------------------------------------------------------------ feedback
 
     def _field_error(self, name: str, message: str) -> None:
-        boxes = self.query(f"#cf-{name}-error").results(Static)
-        box = next(boxes, None)
+        box = self.query_one_optional(f"#cf-{name}-error", Static)
         if box is None and message:
             box = Static(id=f"cf-{name}-error", classes="field-error")
             self.query_one("#cf-fields").mount(box, after=self.query_one(f"#cf-{name}"))

@@ -737,20 +737,16 @@ class FollowUpQueueScreen(BaseScreen[None]):
         self,
         call: Callable[[Any], Any],
         then: Callable[[Any], None],
-        conflicted: Callable[[fs.FollowUpConflict], None] | None = None,
+        conflicted: Callable[[fs.FollowUpConflict], None],
     ) -> None:
-        """A change with nothing to compare on conflict (bulk): ``conflicted(error)``, or
-        report it; then reload."""
+        """A change with nothing to compare on conflict (bulk): ``conflicted(error)``."""
         app: Any = self.app
 
         def work_() -> None:
             try:
                 result = call(app)
             except fs.FollowUpConflict as exc:
-                if conflicted is not None:
-                    app.call_from_thread(conflicted, exc)
-                else:
-                    app.call_from_thread(_refused, app, str(exc), "Changed meanwhile", self._kept)
+                app.call_from_thread(conflicted, exc)
                 return
             except (fs.FollowUpError, NotAllowed) as exc:
                 app.call_from_thread(_refused, app, str(exc), "Not done", None)
