@@ -16,6 +16,7 @@ import statistics
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from textual.app import App
@@ -384,14 +385,16 @@ async def _open_and_back(
     pilot: Any,
     app: App[Any],
     watch: FrameWatch,
-    key: str,
+    key: str | Callable[[], None],
     kind: type[Screen[Any]],
     back_to: Screen[Any],
     samples: Samples,
 ) -> None:
-    """``key`` to the first frame of a ``kind`` screen with its workers done; then
-    escape back to ``back_to`` (nothing was typed: a form closes without asking)."""
-    seconds = await watch.timed(lambda: pilot.press(key), screen_ready(app, kind))
+    """``key`` (or a call that opens it) to the first frame of a ``kind`` screen with
+    its workers done; then escape back to ``back_to`` (nothing was typed: a form
+    closes without asking)."""
+    action = key if callable(key) else (lambda: pilot.press(key))
+    seconds = await watch.timed(action, screen_ready(app, kind))
     samples.seconds.append(seconds)
     await settle(pilot, app)
     await pilot.pause()
@@ -466,12 +469,8 @@ async def measure_team(
             await pilot.press("escape")
             await settle(pilot, app)
             caseload = app.screen
-            seconds = await watch.timed(lambda: open_report(app), screen_ready(app, ReportScreen))
-            report.seconds.append(seconds)
-            await settle(pilot, app)
-            await pilot.press("escape")
-            await settle(pilot, app)
-            assert app.screen is caseload, app.screen
+            opened = partial(open_report, app)  # from the command palette; no key
+            await _open_and_back(pilot, app, watch, opened, ReportScreen, caseload, report)
         watch.close()
     with contextlib.suppress(Exception):
         app.store.close()
