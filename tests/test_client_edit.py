@@ -19,6 +19,7 @@ from cm_tui.services import clients as cs
 from cm_tui.store.db import Store
 from cm_tui.store.models import AuditEvent, Client
 from cm_tui.store.types import freeze_clock
+from cm_tui.widgets.choice import ChoiceBar, lettered
 from tests.factories import add_client, add_user
 from tests.snapshot_app import NOW, build_app
 from tests.test_ui import settle, shown
@@ -200,6 +201,12 @@ def test_bad_update_changes_nothing(any_store: Store) -> None:
     assert (c.best_time, c.phone, c.version) == (None, "(555) 010-2000", 1)
 
 
+def test_each_choice_gets_the_first_letter_of_its_label_still_free() -> None:
+    choices = lettered([("phone", "phone"), ("pager", "pager"), ("pp", "pp"), ("x", "ŕ,!")])
+    assert [c.key for c in choices] == ["p", "a", "0", "1"]
+    assert lettered([(str(i), "same") for i in range(4)])[3].key == "e"
+
+
 # ---------------------------------------------------------------- Pilot
 
 
@@ -302,6 +309,64 @@ async def test_the_field_being_typed_in_is_marked_without_restyling_the_form(
         await pilot.press(*"Zelda")  # typing clears the field's error
         await settle(pilot)
         assert not form.query_one("#cf-given_name-error").has_class("-shown")
+
+
+async def test_a_coded_field_is_one_key_and_enter_goes_on(tmp_path: Path) -> None:
+    """Prefers, risk and status are one-line choices (one widget each, not a Select's
+    six: the form opens in < 100 ms, DESIGN §8): a letter picks, enter goes on."""
+    app = build_app(tmp_path / "demo.db")
+    async with app.run_test(size=SIZE) as pilot:
+        form = await _new_client_form(pilot)
+        await pilot.press(*"Zelda")
+        await _type(pilot, "family_name", "Zimmer")
+        form.query_one("#cf-preferred_contact", ChoiceBar).focus()
+        await pilot.pause()
+        await pilot.press("i", "enter")
+        assert form.query_one("#cf-best_time", Input).has_focus
+        await pilot.press(*"mornings", "enter")
+        risk = form.query_one("#cf-risk_tier", ChoiceBar)
+        assert risk.has_focus and risk.value == "low"
+        await pilot.press("h", "x")  # x is no choice here: swallowed, nothing changes
+        assert risk.value == "high" and risk.has_focus
+        await pilot.press("ctrl+s")
+        await settle(pilot, lambda: isinstance(app.screen, CaseloadScreen))
+    with app.store.read() as s:
+        [c] = s.exec(select(Client).where(Client.family_name == "Zimmer")).all()
+    assert (c.preferred_contact, c.best_time, c.risk_tier, c.status) == (
+        "in_person",
+        "mornings",
+        "high",
+        "active",
+    )
+
+
+async def test_a_stored_code_outside_the_vocabulary_stays_as_it_is(tmp_path: Path) -> None:
+    app = build_app(tmp_path / "demo.db")
+    async with app.run_test(size=SIZE) as pilot:
+        await _on_caseload(pilot)
+        await pilot.press("enter")  # Rosa Alvarez, first by name
+        await settle(pilot, lambda: getattr(app.screen, "brief", None) is not None)
+        client_id = app.screen.client_id
+        with app.store.write() as s:
+            client = s.get(Client, client_id)
+            assert client is not None
+            client.status = "on_hold"  # a code from before the vocabulary changed
+            client.version += 1
+        await pilot.press("e")
+        await settle(pilot, lambda: isinstance(app.screen, ClientForm))
+        status = _form(app).query_one("#cf-status", ChoiceBar)
+        assert status.value == "on_hold"
+        assert [(c.label, c.key) for c in status.choices] == [
+            ("active", "a"),
+            ("paused", "p"),
+            ("discharged", "d"),
+            ("on hold", "o"),
+        ]
+        await _type(pilot, "best_time", "evenings")
+        await pilot.press("ctrl+s")
+        await settle(pilot, lambda: isinstance(app.screen, ClientScreen))
+    c = _client(app.store, client_id)
+    assert (c.best_time, c.status) == ("evenings", "on_hold")
 
 
 async def test_escape_asks_before_discarding(tmp_path: Path) -> None:

@@ -24,6 +24,7 @@ from cm_tui.config import Settings
 from cm_tui.screens.caseload import CaseloadScreen
 from cm_tui.store.db import open_store
 from cm_tui.store.types import freeze_clock
+from cm_tui.widgets.choice import ChoiceBar
 from tests.engine import db_url
 from tests.factories import add_client, add_contact, add_followup, add_user, days_ago
 from tests.hostile import HOSTILE, no_live_controls, visible_words
@@ -88,6 +89,8 @@ def widget_texts(widget: Widget) -> Iterable[str]:
             yield _plain(widget.get_option_at_index(index).prompt, markup=True)
     elif isinstance(widget, Input):
         yield _plain(widget.placeholder, markup=False)
+    elif isinstance(widget, ChoiceBar):
+        yield widget.render().plain
     if widget.border_title:
         yield _plain(widget._border_title, markup=True)
     if widget.border_subtitle:

@@ -203,3 +203,21 @@ def test_addendum_form(snap_compare: Any, tmp_path: Path) -> None:
     assert snap_compare(
         build_app(tmp_path / "d.db"), terminal_size=(100, 30), run_before=run_before
     )
+
+
+async def _editing_client(pilot: Any) -> None:
+    """`e` on the first client's brief, and "text" chosen for how they prefer contact."""
+    from cm_tui.screens.client_form import ClientForm
+
+    await _on_client(pilot)
+    await pilot.press("e")
+    await settle(pilot, lambda: isinstance(pilot.app.screen, ClientForm))
+    # From the phone (focused first): alt phone, email, address, then the choice.
+    await pilot.press("tab", "tab", "tab", "tab", "t")
+    await settle(pilot)
+
+
+def test_client_form_80x24(snap_compare: Any, tmp_path: Path) -> None:
+    assert snap_compare(
+        build_app(tmp_path / "d.db"), terminal_size=(80, 24), run_before=_editing_client
+    )

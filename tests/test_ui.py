@@ -473,3 +473,34 @@ def test_demo_refuses_a_real_database(tmp_path: Path) -> None:
     store.close()
     with pytest.raises(StoreError, match="real data"):
         make_app(db_url(db), demo=True)
+
+
+async def test_a_widget_is_styled_as_it_mounts_not_while_it_is_built(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Textual restyles an Input as it is built (its value and `compact` set classes),
+    ~0.4 ms each before it is even in the DOM; the app skips that (CmTuiApp.update_styles),
+    as a widget is styled in full when it mounts. Once mounted, a class change restyles."""
+    from textual.css.stylesheet import Stylesheet
+
+    restyled: list[int] = []
+    update_nodes = Stylesheet.update_nodes
+
+    def counting(self: Any, nodes: Any, animate: bool = False) -> None:
+        nodes = list(nodes)
+        restyled.append(len(nodes))
+        update_nodes(self, nodes, animate=animate)
+
+    app = build_app(tmp_path / "demo.db")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, lambda: isinstance(app.screen, CaseloadScreen), tries=100)
+        monkeypatch.setattr(Stylesheet, "update_nodes", counting)
+        box = Input("typed", compact=True, id="probe")
+        box.add_class("extra")
+        assert restyled == []
+        await app.screen.mount(box)
+        await pilot.pause()
+        assert box.styles.border_top[0] == ""  # the compact style, applied as it mounted
+        box.compact = False
+        await pilot.pause()
+        assert restyled and box.styles.border_top[0] == "tall"

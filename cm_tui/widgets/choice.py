@@ -25,6 +25,22 @@ class Choice:
     key: str  # one lower-case letter or digit
 
 
+def lettered(options: Sequence[tuple[str, str]]) -> list[Choice]:
+    """Choices for ``(value, label)`` pairs (a vocabulary, say), each keyed by the
+    first letter or digit of its label that no earlier choice has taken."""
+    taken: set[str] = set()
+    out: list[Choice] = []
+    for value, label in options:
+        free = [c for c in label.lower() if c.isalnum() and c.isascii() and c not in taken]
+        spare = [c for c in "0123456789abcdefghijklmnopqrstuvwxyz" if c not in taken]
+        if not free and not spare:
+            raise ValueError("more choices than letters and digits")
+        key = (free or spare)[0]
+        taken.add(key)
+        out.append(Choice(value, label, key))
+    return out
+
+
 class ChoiceBar(Widget, can_focus=True):
     DEFAULT_CSS = """
     ChoiceBar {
