@@ -25,6 +25,7 @@ from textual.widgets import DataTable
 from textual.worker import Worker, WorkerState
 
 WAIT_S = 60.0
+REPORT_FIGURES = "programme report, a month's figures"
 ACTIVE = (WorkerState.PENDING, WorkerState.RUNNING)
 
 
@@ -423,6 +424,7 @@ async def measure_team(
     team = Samples("team view")
     unable = Samples("open screen: unable to reach")
     report = Samples("open screen: programme report")
+    figures = Samples(REPORT_FIGURES)
     people = 0
     async with app.run_test(size=(120, 40)) as pilot:
         watch = FrameWatch(app)
@@ -470,11 +472,21 @@ async def measure_team(
             await settle(pilot, app)
             caseload = app.screen
             opened = partial(open_report, app)  # from the command palette; no key
-            await _open_and_back(pilot, app, watch, opened, ReportScreen, caseload, report)
+            # The screen, its first frame saying the month is being computed; then,
+            # opened again, the month's figures (long work, shown step by step).
+            seconds = await watch.timed(
+                opened,
+                lambda: isinstance(app.screen, ReportScreen) and app.screen.is_mounted,
+            )
+            report.seconds.append(seconds)
+            await settle(pilot, app)
+            await pilot.press("escape")
+            await settle(pilot, app)
+            await _open_and_back(pilot, app, watch, opened, ReportScreen, caseload, figures)
         watch.close()
     with contextlib.suppress(Exception):
         app.store.close()
-    found = [queue, tab, team, unable, report]
+    found = [queue, tab, team, unable, report, figures]
     return found, f"signed in as {user!r}: a team of {people} people"
 
 

@@ -51,6 +51,7 @@ def test_harness_prints_every_budget_on_a_tiny_database(tmp_path: Path) -> None:
         "open screen: programmes",
         "open screen: unable to reach",
         "open screen: programme report",
+        "programme report, a month's figures",
         "caseload search, one keystroke",
         "follow-up queue, team",
         "follow-up queue, switch tab",

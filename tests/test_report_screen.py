@@ -75,3 +75,43 @@ async def test_care_managers_are_told_it_is_for_supervisors(tmp_path: Path) -> N
         await settle(pilot)
         assert app.screen is before
         assert any("supervisors" in str(n.message) for n in app._notifications)
+
+
+async def test_the_month_is_long_work_shown_step_by_step(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The screen's first frame says the month is being computed; each step is shown
+    as it starts (a month of a large organisation takes about a second)."""
+    import threading
+
+    from cm_tui.services import measures
+    from tests.test_ui import first_frame_of
+
+    release = threading.Event()
+    utilization = measures._utilization
+
+    def held(*args: Any) -> Any:
+        assert release.wait(10)
+        return utilization(*args)
+
+    monkeypatch.setattr(measures, "_utilization", held)
+    app = build_app(tmp_path / "cm.db", user="sue")
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot)
+        first = first_frame_of(
+            app, ReportScreen, lambda s, _: shown(s.query_one("#report-text")).strip()
+        )
+        open_report(app)
+        for _ in range(100):
+            await pilot.pause(0.05)
+            screen = app.screen
+            if isinstance(screen, ReportScreen) and "(7 of 7)" in shown(
+                screen.query_one("#report-text", Static)
+            ):
+                break
+        assert first == ["Computing 2026-11…"]
+        text = shown(app.screen.query_one("#report-text", Static)).strip()
+        assert text == "Computing 2026-11: utilization (7 of 7)…"
+        release.set()
+        await settle(pilot, lambda: app.screen.report is not None)
+        assert "Programme report for 2026-11" in shown(app.screen.query_one("#report-text"))

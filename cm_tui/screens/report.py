@@ -14,6 +14,7 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, ScrollableContainer
 from textual.widgets import Button, Header, Input, Static
+from textual.worker import get_current_worker
 
 from cm_tui.screens.base import BaseScreen
 from cm_tui.services.measures import (
@@ -69,7 +70,7 @@ class ReportScreen(BaseScreen[None]):
         viewer = getattr(self.app, "viewer", None)
         self.sub_title = viewer.display_name if viewer else ""
         self.query_one("#report-body").focus()
-        self._load(self.period)
+        self._start(self.period)
 
     def action_back(self) -> None:
         self.app.pop_screen()
@@ -79,7 +80,7 @@ class ReportScreen(BaseScreen[None]):
         self._show_period(f"{first:%Y-%m}")
 
     def action_refresh_report(self) -> None:
-        self._load(self.period)
+        self._start(self.period)
 
     @on(Input.Submitted, "#report-period")
     @on(Button.Pressed, "#report-show")
@@ -95,14 +96,30 @@ class ReportScreen(BaseScreen[None]):
             return
         self.period = period
         self.query_one("#report-period", Input).value = period.label
+        self._start(period)
+
+    def _start(self, period: Period) -> None:
+        self._show_text(f"Computing {period.label}…")  # in the screen's first frame
         self._load(period)
 
     @work(thread=True, exclusive=True, group="report", exit_on_error=False)
     def _load(self, period: Period) -> None:
+        # A month of a large organisation is long work (about a second on 100,000
+        # clients): each step is shown as it starts.
         viewer = self.app.viewer  # type: ignore[attr-defined]
-        self.app.call_from_thread(self._show_text, f"Computing {period.label}…")
-        report = view_report(self.app.store, period, viewer)  # type: ignore[attr-defined]
+        worker = get_current_worker()
+
+        def progress(step: int, steps: int, what: str) -> None:
+            if not worker.is_cancelled:
+                text = f"Computing {period.label}: {what} ({step} of {steps})…"
+                self.app.call_from_thread(self._show_progress, period, text)
+
+        report = view_report(self.app.store, period, viewer, progress)  # type: ignore[attr-defined]
         self.app.call_from_thread(self._show_report, report)
+
+    def _show_progress(self, period: Period, text: str) -> None:
+        if period == self.period:  # not a month since left
+            self._show_text(text)
 
     def _show_report(self, report: Report) -> None:
         if report.period != self.period:  # a later request superseded this one
