@@ -35,7 +35,7 @@ from cm_tui.store.models import (
 from cm_tui.store.types import freeze_clock
 from tests.engine import db_url
 from tests.snapshot_app import NOW, build_app
-from tests.test_ui import settle, shown, table_names
+from tests.test_ui import first_frame_of, settle, shown, table_names
 
 SIZE = (120, 40)
 WORDS = "I want to walk to church again [bold]on Sundays[/bold]"
@@ -247,10 +247,15 @@ async def test_three_failed_attempts_flag_unable_to_reach_for_the_supervisor(
         team = boss.screen
         await settle(pilot, lambda: team.utr_count == 1)
         assert "1 waiting for review" in shown(team.query_one("#utr-summary", Static))
+        # The list is read before its screen is pushed: its first frame has the row.
+        first = first_frame_of(
+            boss, UnableToReachScreen, lambda s, _: s.query_one(DataTable).row_count
+        )
         await pilot.press("u")
         await settle(pilot, lambda: isinstance(boss.screen, UnableToReachScreen))
         utr = boss.screen
         await settle(pilot, lambda: len(utr.rows) == 1)
+        assert first == [1]
         assert "Alvarez" in str(utr.query_one(DataTable).get_row_at(0)[0])
         assert str(utr.query_one(DataTable).get_row_at(0)[2]) == "3"
         await pilot.press("k")  # acknowledge

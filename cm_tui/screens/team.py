@@ -239,7 +239,13 @@ class TeamScreen(BaseScreen[None]):
         self.query_one("#utr-summary", Static).update(line)
 
     def action_unable_to_reach(self) -> None:
-        self.app.push_screen(UnableToReachScreen())
+        store, viewer = self.app.store, self.app.viewer  # type: ignore[attr-defined]
+        open_when_read(
+            self.app,
+            lambda: programmes.unable_to_reach(store, viewer, limit=UTR_ROWS),
+            UnableToReachScreen,
+            what="the unable-to-reach list",
+        )
 
     def _cells(self, r: TeamRow, now: Any) -> list[Any]:
         loading = Text("…", style="dim")
@@ -404,6 +410,9 @@ def open_team(app: App[Any]) -> None:
     open_when_read(app, lambda: read_team(store, viewer), TeamScreen, what="the team view")
 
 
+UTR_ROWS = 200  # the oldest flags; a supervisor works down from the top
+
+
 class UnableToReachScreen(BaseScreen[None]):
     """Clients flagged unable to reach (all outreach attempts failed), oldest flag
     first, for a supervisor's decision: r restart outreach, d discharge (asks first),
@@ -421,9 +430,11 @@ class UnableToReachScreen(BaseScreen[None]):
         Binding("k", "review('acknowledge')", "Acknowledge"),
     ]
 
-    def __init__(self) -> None:
+    def __init__(self, rows: list[UnableToReachRow]) -> None:
+        """``rows``: read before the screen is pushed (open_when_read), so its first
+        frame has them; after a review the list is read again in a worker."""
         super().__init__()
-        self.rows: list[UnableToReachRow] = []
+        self.rows = rows
 
     def compose(self) -> ComposeResult:
         yield Header(show_clock=self.app.show_clock)
@@ -445,13 +456,12 @@ class UnableToReachScreen(BaseScreen[None]):
         ):
             table.add_column(title, width=width)
         table.focus()
-        self.query_one("#utr-title", Static).update(Text("Loading…", style="dim"))
-        self._load()
+        self._show(self.rows)
 
     @work(thread=True, exclusive=True, group="utr", exit_on_error=False)
     def _load(self) -> None:
         app: Any = self.app
-        rows = programmes.unable_to_reach(app.store, app.viewer, limit=200)
+        rows = programmes.unable_to_reach(app.store, app.viewer, limit=UTR_ROWS)
         app.call_from_thread(self._show, rows)
 
     def _show(self, rows: list[UnableToReachRow]) -> None:
