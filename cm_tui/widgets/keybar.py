@@ -12,6 +12,7 @@ A click on a key presses it, as with the Footer.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 from rich.style import Style
 from rich.text import Text
@@ -61,11 +62,15 @@ class KeyBar(Widget, can_focus=False):
     def _bindings_changed(self, _screen: object) -> None:
         self.refresh()
 
-    def keys(self) -> Iterator[tuple[Binding, bool, str]]:
-        """(binding, enabled, description) of each key shown, in order: one per action."""
+    def keys(self, active: dict[str, Any] | None = None) -> Iterator[tuple[Binding, bool, str]]:
+        """(binding, enabled, description) of each key shown, in order: one per action.
+        ``active``: the screen's active bindings, if already read (Textual works them
+        out afresh at each read, asking every binding's check_action)."""
         seen: set[str] = set()
         palette = self.app.COMMAND_PALETTE_BINDING
-        for key, (_node, binding, enabled, _tooltip) in self.screen.active_bindings.items():
+        if active is None:
+            active = self.screen.active_bindings
+        for key, (_node, binding, enabled, _tooltip) in active.items():
             if not binding.show or binding.action in seen or key == palette:
                 continue
             seen.add(binding.action)
@@ -87,7 +92,8 @@ class KeyBar(Widget, can_focus=False):
                 part.stylize(dim)
             return part
 
-        for binding, enabled, description in self.keys():
+        active = self.screen.active_bindings
+        for binding, enabled, description in self.keys(active):
             part = add(binding, enabled, description)
             spans.append((line.cell_len, line.cell_len + part.cell_len, binding.key, enabled))
             line.append_text(part)
@@ -97,7 +103,7 @@ class KeyBar(Widget, can_focus=False):
         palette = self.app.COMMAND_PALETTE_BINDING
         found = None
         if self.app.ENABLE_COMMAND_PALETTE:
-            found = self.screen.active_bindings.get(palette)
+            found = active.get(palette)
         right = Text(end="")
         if found is not None:
             _node, binding, enabled, _tooltip = found
