@@ -22,7 +22,7 @@ from cm_tui.store.types import freeze_clock
 from cm_tui.widgets.choice import ChoiceBar, lettered
 from tests.factories import add_client, add_user
 from tests.snapshot_app import NOW, build_app
-from tests.test_ui import settle, shown
+from tests.test_ui import count_restyles, settle, shown
 
 SIZE = (120, 40)
 
@@ -272,16 +272,6 @@ async def test_the_field_being_typed_in_is_marked_without_restyling_the_form(
     and a focus change restyles a few widgets, not the form's ~90: a :focus-within
     rule made Textual restyle all of them at each change, ~25 ms a time (DESIGN §8:
     a screen opens in < 100 ms, and opening the form moved focus twice)."""
-    from textual.css.stylesheet import Stylesheet
-
-    restyled: list[int] = []
-    update_nodes = Stylesheet.update_nodes
-
-    def counting(self: Any, nodes: Any, animate: bool = False) -> None:
-        nodes = list(nodes)
-        restyled.append(len(nodes))
-        update_nodes(self, nodes, animate=animate)
-
     app = build_app(tmp_path / "demo.db")
     async with app.run_test(size=SIZE) as pilot:
         form = await _new_client_form(pilot)
@@ -290,13 +280,13 @@ async def test_the_field_being_typed_in_is_marked_without_restyling_the_form(
             return [str(w.id) for w in form.query(".field-label.-current")]
 
         assert marked() == ["cf-given_name-label"]
-        monkeypatch.setattr(Stylesheet, "update_nodes", counting)
+        restyled = count_restyles(monkeypatch)
         await pilot.press("tab")
         await settle(pilot)
         assert form.query_one("#cf-family_name", Input).has_focus
         assert marked() == ["cf-family_name-label"]
         assert restyled and max(restyled) < 10, restyled
-        monkeypatch.setattr(Stylesheet, "update_nodes", update_nodes)
+        monkeypatch.undo()
         # A failed save: the first field to fix gets focus, its error line below it.
         await pilot.press("shift+tab", "ctrl+s")
         await settle(pilot)

@@ -65,6 +65,23 @@ def first_frame_of(app: Any, screen_type: type, take: Any) -> list[Any]:
     return seen
 
 
+def count_restyles(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """From now on (until ``monkeypatch.undo()``), how many nodes each restyle of
+    Textual's stylesheet touches, one entry a restyle."""
+    from textual.css.stylesheet import Stylesheet
+
+    restyled: list[int] = []
+    update_nodes = Stylesheet.update_nodes
+
+    def counting(self: Any, nodes: Any, animate: bool = False) -> None:
+        nodes = list(nodes)
+        restyled.append(len(nodes))
+        update_nodes(self, nodes, animate=animate)
+
+    monkeypatch.setattr(Stylesheet, "update_nodes", counting)
+    return restyled
+
+
 async def _underlines_to_final_place(pilot: Any) -> None:
     """Put every tab strip's underline under its active tab as laid out now.
 
@@ -481,20 +498,10 @@ async def test_a_widget_is_styled_as_it_mounts_not_while_it_is_built(
     """Textual restyles an Input as it is built (its value and `compact` set classes),
     ~0.4 ms each before it is even in the DOM; the app skips that (CmTuiApp.update_styles),
     as a widget is styled in full when it mounts. Once mounted, a class change restyles."""
-    from textual.css.stylesheet import Stylesheet
-
-    restyled: list[int] = []
-    update_nodes = Stylesheet.update_nodes
-
-    def counting(self: Any, nodes: Any, animate: bool = False) -> None:
-        nodes = list(nodes)
-        restyled.append(len(nodes))
-        update_nodes(self, nodes, animate=animate)
-
     app = build_app(tmp_path / "demo.db")
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot, lambda: isinstance(app.screen, CaseloadScreen), tries=100)
-        monkeypatch.setattr(Stylesheet, "update_nodes", counting)
+        restyled = count_restyles(monkeypatch)
         box = Input("typed", compact=True, id="probe")
         box.add_class("extra")
         assert restyled == []
