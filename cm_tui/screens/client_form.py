@@ -213,7 +213,7 @@ class ClientForm(BaseModal[Saved | None]):
 
     @on(Input.Submitted)
     def _next_field(self) -> None:
-        self.focus_next()
+        self.action_next_field()
 
     def action_next_field(self) -> None:
         self.focus_next()

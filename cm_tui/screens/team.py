@@ -239,10 +239,10 @@ class TeamScreen(BaseScreen[None]):
         self.query_one("#utr-summary", Static).update(line)
 
     def action_unable_to_reach(self) -> None:
-        store, viewer = self.app.store, self.app.viewer  # type: ignore[attr-defined]
+        app: Any = self.app
         open_when_read(
-            self.app,
-            lambda: programmes.unable_to_reach(store, viewer, limit=UTR_ROWS),
+            app,
+            lambda: _read_unable_to_reach(app),
             UnableToReachScreen,
             what="the unable-to-reach list",
         )
@@ -413,6 +413,11 @@ def open_team(app: App[Any]) -> None:
 UTR_ROWS = 200  # the oldest flags; a supervisor works down from the top
 
 
+def _read_unable_to_reach(app: Any) -> list[UnableToReachRow]:
+    """The list as the screen shows it (an audited view), before it opens or after a review."""
+    return programmes.unable_to_reach(app.store, app.viewer, limit=UTR_ROWS)
+
+
 class UnableToReachScreen(BaseScreen[None]):
     """Clients flagged unable to reach (all outreach attempts failed), oldest flag
     first, for a supervisor's decision: r restart outreach, d discharge (asks first),
@@ -461,8 +466,7 @@ class UnableToReachScreen(BaseScreen[None]):
     @work(thread=True, exclusive=True, group="utr", exit_on_error=False)
     def _load(self) -> None:
         app: Any = self.app
-        rows = programmes.unable_to_reach(app.store, app.viewer, limit=UTR_ROWS)
-        app.call_from_thread(self._show, rows)
+        app.call_from_thread(self._show, _read_unable_to_reach(app))
 
     def _show(self, rows: list[UnableToReachRow]) -> None:
         self.rows = rows

@@ -267,10 +267,17 @@ def _panel_clause(period: Period) -> ColumnElement[bool]:
     )
 
 
-def _contact_columns() -> list[Any]:
+def _outreach_and_reached() -> tuple[ColumnElement[bool], ColumnElement[bool]]:
+    """A contact that is outreach (outbound, to the client or their caregiver), and
+    one that is outreach that reached them."""
     contacts = table_of(Contact)
     outreach = and_(contacts.c.direction == "outbound", contacts.c.party.in_(OUTREACH_PARTIES))
-    reached = and_(outreach, contacts.c.outcome == "reached")
+    return outreach, and_(outreach, contacts.c.outcome == "reached")
+
+
+def _contact_columns() -> list[Any]:
+    contacts = table_of(Contact)
+    outreach, reached = _outreach_and_reached()
     return [
         func.count(contacts.c.id),
         _count_if(outreach),
@@ -445,8 +452,7 @@ def _team_contacts(
     contacts grouped by client (two passes, one for each, took twice as long)."""
     contacts = table_of(Contact)
     clients = table_of(Client)
-    outreach = and_(contacts.c.direction == "outbound", contacts.c.party.in_(OUTREACH_PARTIES))
-    reached = and_(outreach, contacts.c.outcome == "reached")
+    outreach, reached = _outreach_and_reached()
     timed = contacts.c.duration_min > 0
     per_client = (
         _scoped(
@@ -488,8 +494,7 @@ def _team_contacts(
         .select_from(per_client)
         .join(clients, clients.c.id == per_client.c.client_id)
     ).one()
-    figures = [int(v or 0) for v in row]
-    return ContactFigures(*figures[:6]), CcmFigures(*figures[6:])
+    return _contact_figures(row[:6]), CcmFigures(*(int(v or 0) for v in row[6:]))
 
 
 @dataclass(frozen=True)
