@@ -301,6 +301,36 @@ async def test_the_field_being_typed_in_is_marked_without_restyling_the_form(
         assert not form.query_one("#cf-given_name-error").has_class("-shown")
 
 
+async def test_a_screen_shown_the_first_time_is_not_restyled_in_full(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Textual restyles a screen's whole DOM each time it is shown, its first showing
+    too, just after its widgets were styled as they mounted (~14 ms of opening the
+    form, DESIGN §8). Only the screen node is restyled then (screens.base.StyledAtMount);
+    a screen shown again as Textual asks is restyled in full."""
+    app = build_app(tmp_path / "demo.db")
+    async with app.run_test(size=SIZE) as pilot:
+        await _new_client_form(pilot)  # its CSS is loaded now: that restyles everything
+        await pilot.press("escape")
+        await settle(pilot, lambda: isinstance(app.screen, CaseloadScreen))
+        restyled = count_restyles(monkeypatch)
+        await pilot.press("n")
+        await settle(pilot, lambda: isinstance(app.screen, ClientForm))
+        form = _form(app)
+        assert len(form.query("*")) > 40
+        assert restyled and max(restyled) < 10, restyled
+        # The screen node has its own CSS (loaded after Textual first styled it).
+        assert form.styles.align_horizontal == "center"
+        # Shown by switch_screen (a screen may be shown again that way): in full.
+        restyled.clear()
+        caseload = CaseloadScreen()
+        app.switch_screen(caseload)
+        await settle(pilot, lambda: app.screen is caseload and caseload.shown is not None)
+        app.switch_screen(form)
+        await settle(pilot, lambda: app.screen is form)
+        assert max(restyled) > 40, restyled
+
+
 async def test_a_coded_field_is_one_key_and_enter_goes_on(tmp_path: Path) -> None:
     """Prefers, risk and status are one-line choices (one widget each, not a Select's
     six: the form opens in < 100 ms, DESIGN §8): a letter picks, enter goes on."""

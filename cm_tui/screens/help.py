@@ -11,6 +11,8 @@ from textual.containers import Vertical
 from textual.screen import ModalScreen, Screen
 from textual.widgets import DataTable, Static
 
+from cm_tui.screens.base import StyledAtMount
+
 # Keys that act inside widgets (not listed in any binding table we own).
 EXTRA = {
     "Caseload": [
@@ -42,7 +44,7 @@ EXTRA = {
 }
 
 
-class HelpScreen(ModalScreen[None]):
+class HelpScreen(StyledAtMount, ModalScreen[None]):
     CSS_PATH = "help.tcss"
     BINDINGS = [
         Binding("escape", "dismiss", "Close"),
