@@ -29,7 +29,7 @@ from cm_tui.store.models import AuditEvent, Client, FollowUp, Need, Referral, Us
 from cm_tui.store.types import freeze_clock
 from tests.engine import db_url
 from tests.snapshot_app import NOW, build_store
-from tests.test_ui import settle, shown
+from tests.test_ui import first_frame_of, settle, shown
 
 AHC = load_builtin("ahc-hrsn")
 FOOD_ONLY = {
@@ -118,7 +118,18 @@ async def test_food_screening_to_resolved_need_closes_the_loop(tmp_path: Path) -
     mei, need_id = screened_store(db)
     app = app_for(db)
     async with app.run_test(size=(160, 50)) as pilot:
+        # Needs and the first need's suggestions are read before the screen is pushed:
+        # its first frame has them (DESIGN §8).
+        first = first_frame_of(
+            app,
+            ReferralsScreen,
+            lambda s, _: (
+                s.query_one("#ref-needs", DataTable).row_count,
+                s.query_one("#ref-suggestions", DataTable).row_count > 0,
+            ),
+        )
         screen = await open_referrals(pilot, app, mei)
+        assert first == [(1, True)]
         assert [n.domain for n in screen.needs] == ["food"]
         # The Chinese-speaking pantry comes first for a client who speaks Chinese.
         assert [s.name for s in screen.suggestions][:1] == ["Golden Harvest Pantry"]

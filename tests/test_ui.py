@@ -52,12 +52,13 @@ async def settle(pilot: Any, until: Any = None, tries: int = 50) -> None:
 def first_frame_of(app: Any, screen_type: type, take: Any) -> list[Any]:
     """Filled with ``take(screen, workers)`` at the first frame drawn of a
     ``screen_type`` screen (``workers``: the screen's, started so far): what a user
-    saw first, before anything caught up."""
+    saw first, before anything caught up. A refresh that hands the terminal nothing
+    (Pilot's pause refreshes the top screen even before it is mounted) is no frame."""
     seen: list[Any] = []
     display = app._display
 
     def _display(screen: Any, renderable: Any) -> None:
-        if isinstance(screen, screen_type) and not seen:
+        if isinstance(screen, screen_type) and renderable is not None and not seen:
             seen.append(take(screen, [w for w in app.workers if w.node is screen]))
         display(screen, renderable)
 

@@ -579,13 +579,13 @@ class ClientScreen(BaseScreen[None]):
         add_followup(self.app, self.client_id)
 
     def action_needs(self) -> None:
-        from cm_tui.screens.referrals import ReferralsScreen
+        from cm_tui.screens.referrals import open_referrals
 
         name = ""
         if self.brief is not None:
             c = self.brief.client
             name = f"{c.family_name}, {c.given_name}"
-        self.app.push_screen(ReferralsScreen(self.client_id, name), self._needs_closed)
+        open_referrals(self.app, self.client_id, name, self._needs_closed)
 
     def _needs_closed(self, _result: object) -> None:
         if self.brief is not None:

@@ -10,6 +10,7 @@ screen offers to resolve the need.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from rich.text import Text
@@ -19,7 +20,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, DataTable, Header, Input, Select, Static
 
-from cm_tui.screens.base import BaseModal, BaseScreen, describe_error
+from cm_tui.screens.base import BaseModal, BaseScreen, describe_error, open_when_read
 from cm_tui.services import referrals as rs
 from cm_tui.services.clients import NotAllowed
 from cm_tui.store.vocab import NEED_DOMAINS, label
@@ -267,6 +268,37 @@ class ConfirmResolve(ReferralsModal):
         self.run_service(lambda app: rs.resolve_need(app.store, app.viewer, need_id))
 
 
+@dataclass(frozen=True)
+class NeedsRead:
+    """What the screen shows first: the open needs, and the resources suggested for
+    the first of them (the need highlighted as it opens)."""
+
+    needs: list[rs.NeedView]
+    suggestions: list[rs.Suggestion]
+
+
+def read_needs(store: Any, viewer: Any, client_id: int) -> NeedsRead | str:
+    try:
+        needs = rs.client_needs(store, viewer, client_id)
+        found = rs.suggest_resources(store, viewer, needs[0].id) if needs else []
+    except (NotAllowed, rs.ReferralError) as exc:
+        return str(exc)
+    return NeedsRead(needs, found)
+
+
+def open_referrals(app: Any, client_id: int, client_name: str, on_closed: Any = None) -> None:
+    """Open a client's needs and referrals with them in its first frame (issue 8:
+    read, then pushed, as screens.base.open_when_read explains)."""
+    store, viewer = app.store, app.viewer
+    open_when_read(
+        app,
+        lambda: read_needs(store, viewer, client_id),
+        lambda read: ReferralsScreen(client_id, client_name, read),
+        what="needs and referrals",
+        on_closed=on_closed,
+    )
+
+
 class ReferralsScreen(BaseScreen[None]):
     TITLE = "Needs & referrals"
     DEFAULT_CSS = """
@@ -283,7 +315,8 @@ class ReferralsScreen(BaseScreen[None]):
         Binding("x", "resolve", "Resolve need"),
     ]
 
-    def __init__(self, client_id: int, client_name: str = "") -> None:
+    def __init__(self, client_id: int, client_name: str, first: NeedsRead) -> None:
+        """``first``: the needs as read before the screen was pushed (open_referrals)."""
         super().__init__()
         self.client_id = client_id
         self.client_name = client_name
@@ -291,6 +324,7 @@ class ReferralsScreen(BaseScreen[None]):
         self.suggestions: list[rs.Suggestion] = []
         self.loaded = False
         self._want_need: int | None = None
+        self._first = first
 
     def compose(self) -> ComposeResult:
         yield Header(show_clock=getattr(self.app, "show_clock", False))
@@ -323,9 +357,8 @@ class ReferralsScreen(BaseScreen[None]):
         self.query_one("#needs-list").border_title = "Open needs"
         self.query_one("#referrals-list").border_title = "Referrals"
         self.query_one("#suggestions-list").border_title = "Suggested resources"
-        self.query_one("#ref-head", Static).update(Text("Loading…", style="dim"))
         needs.focus()
-        self.refresh_needs()
+        self._show_needs(self._first.needs, self._first.suggestions)
 
     # ------------------------------------------------------------ loading
 
@@ -339,7 +372,10 @@ class ReferralsScreen(BaseScreen[None]):
         needs = rs.client_needs(app.store, app.viewer, self.client_id)
         app.call_from_thread(self._show_needs, needs)
 
-    def _show_needs(self, needs: list[rs.NeedView]) -> None:
+    def _show_needs(
+        self, needs: list[rs.NeedView], suggestions: list[rs.Suggestion] | None = None
+    ) -> None:
+        """``suggestions``: already read for the first need (as the screen opens)."""
         keep = self._want_need
         if keep is None:
             before = self.current_need()
@@ -367,7 +403,7 @@ class ReferralsScreen(BaseScreen[None]):
             head.append("   No open needs: press a to add one.", style="dim")
         self.query_one("#ref-head", Static).update(head)
         self.loaded = True
-        self._show_need_detail()
+        self._show_need_detail(suggestions)
 
     def current_need(self) -> rs.NeedView | None:
         table = self.query_one("#ref-needs", DataTable)
@@ -394,7 +430,8 @@ class ReferralsScreen(BaseScreen[None]):
         if self.loaded:
             self._show_need_detail()
 
-    def _show_need_detail(self) -> None:
+    def _show_need_detail(self, suggestions: list[rs.Suggestion] | None = None) -> None:
+        """``suggestions``: read already for the highlighted need (else read now)."""
         need = self.current_need()
         refs = self.query_one("#ref-referrals", DataTable)
         refs.clear()
@@ -413,7 +450,10 @@ class ReferralsScreen(BaseScreen[None]):
         self.query_one(
             "#suggestions-list"
         ).border_title = f"Suggested {label(need.domain)} resources"
-        self._load_suggestions(need.id)
+        if suggestions is not None and self.needs and need is self.needs[0]:
+            self._show_suggestions(need.id, suggestions)
+        else:
+            self._load_suggestions(need.id)
 
     @work(thread=True, exclusive=True, group="referrals-suggest", exit_on_error=False)
     def _load_suggestions(self, need_id: int) -> None:
