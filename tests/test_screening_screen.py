@@ -19,7 +19,7 @@ from cm_tui.screens.screening_modals import ConfirmModal, EditFollowUpModal
 from cm_tui.store.models import Draft, FollowUp, Need, Screening, ScreeningAnswer
 from cm_tui.store.types import freeze_clock
 from tests.snapshot_app import NOW, build_app
-from tests.test_ui import settle, shown
+from tests.test_ui import first_frame_of, settle, shown
 
 SIZE = (120, 40)
 WALTER = 2  # Walter Brooks: Ann's client, no needs, no screenings
@@ -89,6 +89,22 @@ def screenings_of(app: CmTuiApp, client_id: int) -> list[Screening]:
                 .order_by(col(Screening.id))
             ).all()
         )
+
+
+async def test_the_screen_opens_with_its_scripts_in_its_first_frame(tmp_path: Path) -> None:
+    """Who is screened and the scripts are read before the screen is pushed (DESIGN §8:
+    one paint of a full screen, not "Loading…" and then the list); the view is audited
+    by that read."""
+    app = build_app(tmp_path / "demo.db")
+    async with app.run_test(size=SIZE) as pilot:
+        first = first_frame_of(
+            app,
+            ScreeningScreen,
+            lambda s, _: (s.phase, s.query_one("#scripts", DataTable).row_count > 0),
+        )
+        s = await open_screening(pilot)
+        assert first == [("choose", True)]
+        assert s.subject is not None and "Brooks" in s.subject.name
 
 
 # ---------------------------------------------------------------- the issue's Done-when

@@ -45,7 +45,7 @@ from cm_tui.screening import (
     progress,
     visible_items,
 )
-from cm_tui.screens.base import BaseScreen, describe_error
+from cm_tui.screens.base import BaseScreen, describe_error, open_when_read
 from cm_tui.screens.screening_modals import ConfirmModal, EditFollowUpModal, FollowUpEdit
 from cm_tui.services import screenings as svc
 from cm_tui.services.clients import NotAllowed
@@ -90,9 +90,44 @@ def _due_short(dt: datetime | None) -> Text:
     return Text(f"{local.day} {local:%b %H:%M}")
 
 
+@dataclass(frozen=True)
+class SubjectRead:
+    """Who is screened (the view audited) and the scripts to choose from: read before
+    the screen is pushed, so that its first frame shows them (start_screening)."""
+
+    subject: svc.Subject
+    scripts: list[ScriptInfo]
+
+
+def _scripts_dir(app: Any) -> Any:
+    from pathlib import Path
+
+    folder = getattr(app.settings, "scripts_dir", None)
+    return Path(folder).expanduser() if folder else None
+
+
+def read_subject(app: Any, client_id: int) -> SubjectRead | str:
+    """In a worker: the subject and the scripts, or why this user may not screen them."""
+    try:
+        with _WRITER:
+            subject = svc.subject(app.store, app.viewer, client_id)
+    except NotAllowed as exc:
+        return str(exc)
+    return SubjectRead(subject, list_scripts(_scripts_dir(app)))
+
+
 def start_screening(app: Any, client_id: int, script_id: str | None = None) -> None:
-    """Open the screening screen for a client (the caseload and client screens bind `s`)."""
-    app.push_screen(ScreeningScreen(client_id, script_id))
+    """Open the screening screen for a client (the caseload and client screens bind `s`),
+    with who and what to screen read first (issue 8: screens.base.open_when_read)."""
+    if app.viewer is None:
+        app.notify("Sign in first.", severity="error")
+        return
+    open_when_read(
+        app,
+        lambda: read_subject(app, client_id),
+        lambda read: ScreeningScreen(client_id, read, script_id),
+        what="the screening",
+    )
 
 
 @dataclass
@@ -166,9 +201,11 @@ class ScreeningScreen(BaseScreen[None]):
         Binding("pagedown", "scroll_results(1)", "", show=False),
     ]
 
-    def __init__(self, client_id: int, script_id: str | None = None) -> None:
+    def __init__(self, client_id: int, first: SubjectRead, script_id: str | None = None) -> None:
+        """``first``: read before the screen is pushed (start_screening)."""
         super().__init__()
         self.client_id = client_id
+        self._first = first
         self.requested_script = script_id
         self.phase = "loading"
         self.subject: svc.Subject | None = None
@@ -237,11 +274,7 @@ class ScreeningScreen(BaseScreen[None]):
             table.add_column(title, key=key, width=width or TITLE_MIN)
         self.query_one("#entry", Input).display = False
         self._fit_columns()
-        if self.app.viewer is None:
-            self.notify("Sign in first.", severity="error")
-            self.app.pop_screen()
-            return
-        self._load_subject()
+        self._show_choices(self._first.subject, self._first.scripts)
 
     def on_resize(self) -> None:
         self._fit_columns()
@@ -276,27 +309,6 @@ class ScreeningScreen(BaseScreen[None]):
         return True
 
     # ------------------------------------------------------------ loading
-
-    @work(thread=True, exclusive=True, group="screening-load", exit_on_error=False)
-    def _load_subject(self) -> None:
-        try:
-            with _WRITER:
-                subject = svc.subject(self.app.store, self.app.viewer, self.client_id)
-        except NotAllowed as exc:
-            self.app.call_from_thread(self._refused, str(exc))
-            return
-        scripts = list_scripts(self._scripts_dir())
-        self.app.call_from_thread(self._show_choices, subject, scripts)
-
-    def _scripts_dir(self) -> Any:
-        from pathlib import Path
-
-        folder = getattr(self.app.settings, "scripts_dir", None)
-        return Path(folder).expanduser() if folder else None
-
-    def _refused(self, message: str) -> None:
-        self.notify(message, severity="error")
-        self.app.pop_screen()
 
     def _show_choices(self, subject: svc.Subject, scripts: list[ScriptInfo]) -> None:
         self.subject = subject
@@ -357,7 +369,7 @@ class ScreeningScreen(BaseScreen[None]):
     @work(thread=True, exclusive=True, group="screening-load", exit_on_error=False)
     def _load_script(self, script_id: str) -> None:
         try:
-            script = load_any(script_id, self._scripts_dir())
+            script = load_any(script_id, _scripts_dir(self.app))
         except (KeyError, ScriptError) as exc:
             message = exc.args[0] if isinstance(exc, KeyError) else str(exc)
             self.app.call_from_thread(self._script_failed, str(message))
