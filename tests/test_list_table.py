@@ -32,6 +32,8 @@ CELLS: list[Any] = [
     Text("[not markup] \x1b[31m escape"),
     Text("two\nlines"),
     Text("a\ttab"),
+    Text("a link", style="link https://example.org"),  # its own link and meta: the
+    Text.assemble(("meta", Style.from_meta({"k": 1}))),  # place is added as DataTable does
     42,
     None,
 ]

@@ -59,6 +59,8 @@ class ListTable(DataTable[Any]):
         kwargs.setdefault("zebra_stripes", True)
         super().__init__(**kwargs)
         self._text_lines: dict[tuple[Any, ...], list[Segment]] = {}
+        # (id of a line of _text_lines, styles) -> (that line, styled): _styled_line
+        self._styled_lines: dict[tuple[Any, ...], tuple[list[Segment], list[Segment]]] = {}
         self._text_defaults: tuple[str, str] | None = None
 
     def lay_out_now(self) -> None:
@@ -135,14 +137,41 @@ class ListTable(DataTable[Any]):
             self.cursor_foreground_priority == "css",
             self.cursor_background_priority == "css",
         )
-        pre_style = base_style + Style.from_meta({"row": row_index, "column": column_index})
-        pre_style += component_style
         text = self._text_line(cell, inner)
-        pad = Segment(" " * self.cell_padding, _NULL) if self.cell_padding else None
-        segments = [pad, *text, pad] if pad else text
-        lines = [list(Segment.apply_style(segments, style=pre_style, post_style=post_style))]
+        meta = Style.from_meta({"row": row_index, "column": column_index})
+        styled = self._styled_line(text, base_style + component_style, post_style)
+        if styled is None:  # a link or meta of its own in the text: as DataTable adds them
+            pad = Segment(" " * self.cell_padding, _NULL) if self.cell_padding else None
+            segments = [pad, *text, pad] if pad else text
+            pre_style = base_style + meta + component_style
+            lines = [list(Segment.apply_style(segments, style=pre_style, post_style=post_style))]
+        else:
+            # The cell's place (row, column: what a click reads) added last: the same
+            # style as DataTable's, which adds it first, as styles without links or
+            # meta of their own leave it as it is.
+            lines = [[Segment(t, meta if s is None else s + meta, c) for t, s, c in styled]]
         self._cell_render_cache[cache_key] = lines
         return lines
+
+    def _styled_line(
+        self, text: list[Segment], pre_style: Style, post_style: Style
+    ) -> list[Segment] | None:
+        """A cell line padded and styled, without its place: kept for cells alike (the
+        same line and styles), whose styles are then worked out once, not per cell. None
+        for a text with links or meta of its own."""
+        key = (id(text), pre_style, post_style)
+        kept = self._styled_lines.get(key)
+        if kept is not None and kept[0] is text:
+            return kept[1]
+        if any(s is not None and (s._link or s._meta) for _, s, _ in text):
+            return None
+        pad = Segment(" " * self.cell_padding, _NULL) if self.cell_padding else None
+        segments = [pad, *text, pad] if pad else text
+        styled = list(Segment.apply_style(segments, style=pre_style, post_style=post_style))
+        if len(self._styled_lines) >= TEXT_LINES_KEPT:
+            self._styled_lines.clear()
+        self._styled_lines[key] = (text, styled)
+        return styled
 
     def _text_line(self, cell: Text, inner: int) -> list[Segment]:
         """A one-line Text as the segments of a line ``inner`` cells wide, before the
