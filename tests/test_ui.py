@@ -13,7 +13,6 @@ from textual.worker import WorkerCancelled
 
 from cm_tui.app import CmTuiApp, make_app
 from cm_tui.config import Settings
-from cm_tui.screens import caseload
 from cm_tui.screens.caseload import CaseloadScreen
 from cm_tui.screens.client import ClientScreen
 from cm_tui.screens.help import HelpScreen
@@ -21,6 +20,7 @@ from cm_tui.screens.login import FirstAdminScreen, LockScreen, LoginScreen
 from cm_tui.store.db import StoreError, open_store
 from cm_tui.store.models import AuditEvent
 from cm_tui.store.types import freeze_clock
+from cm_tui.widgets.list_table import window_rows
 from tests.engine import db_url
 from tests.factories import add_client, add_user
 from tests.snapshot_app import build_app, build_store
@@ -261,7 +261,8 @@ async def test_caseload_is_windowed(tmp_path: Path) -> None:
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot, lambda: isinstance(app.screen, CaseloadScreen))
         # A window: a screenful and the prefetch margin (65 rows at this size).
-        window = max(caseload.WINDOW_MIN, SIZE[1] + caseload.PREFETCH)
+        window = window_rows(SIZE[1])
+        assert window == 65
         await settle(pilot, lambda: len(table_names(app)) == window)
         assert f"{window} of 450" in shown(app.screen.query_one("#summary", Static))
         await pilot.press("end")
@@ -269,6 +270,49 @@ async def test_caseload_is_windowed(tmp_path: Path) -> None:
         assert len(table_names(app)) < 450
         names = table_names(app)
         assert names == sorted(names) and len(set(names)) == len(names)
+
+
+async def test_followup_queue_is_windowed(tmp_path: Path) -> None:
+    """The queue reads a window as the caseload does (a screenful and the prefetch
+    margin: the fewer rows, the sooner its first frame), and the next at the end."""
+    from datetime import timedelta
+
+    from cm_tui.screens.followups import FollowUpQueueScreen
+    from cm_tui.store.models import Client, FollowUp
+    from cm_tui.store.types import utcnow
+
+    db = tmp_path / "big.db"
+    store = build_store(db)
+    ann = add_user(store, "many", display_name="Many Follow-ups")
+    with store.write() as s:
+        client = Client(given_name="G", family_name="F", care_manager_id=ann.id)
+        s.add(client)
+        s.flush()
+        now = utcnow()
+        s.add_all(
+            FollowUp(
+                client_id=client.id,
+                assignee_id=ann.id,
+                title=f"Call {i:03d}",
+                due_at=now - timedelta(days=1, minutes=i),
+            )
+            for i in range(200)
+        )
+    store.close()
+    app = make_app(db_url(db), demo=True, user="many", settings=Settings(idle_lock_minutes=0))
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, lambda: isinstance(app.screen, CaseloadScreen))
+        await pilot.press("f")
+        await settle(pilot, lambda: isinstance(app.screen, FollowUpQueueScreen))
+        queue = app.screen
+        assert isinstance(queue, FollowUpQueueScreen) and queue.tab == "overdue"
+        window = window_rows(SIZE[1])
+        await settle(pilot, lambda: len(queue.rows) == window)
+        assert f"{window} of 200 overdue" in shown(queue.query_one("#queue-summary", Static))
+        await pilot.press("end")
+        await settle(pilot, lambda: len(queue.rows) == 2 * window)
+        ids = [r.id for r in queue.rows]
+        assert len(set(ids)) == len(ids)
 
 
 async def test_the_program_menu_lists_the_programmes_in_use(tmp_path: Path) -> None:

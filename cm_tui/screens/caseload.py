@@ -20,11 +20,9 @@ from cm_tui.store.types import utcnow
 from cm_tui.store.vocab import CLIENT_STATUSES, RISK_TIERS, label
 from cm_tui.widgets import cells
 from cm_tui.widgets.keybar import KeyBar
-from cm_tui.widgets.list_table import ListTable
+from cm_tui.widgets.list_table import PREFETCH, ListTable, window_rows
 from cm_tui.widgets.safe import literal
 
-PREFETCH = 25  # load the next window when the cursor is this close to the end
-WINDOW_MIN = 50  # rows a window reads at least: a screenful and PREFETCH (see _window)
 SORTS: tuple[SortKey, ...] = ("name", "risk", "last_contact", "age")
 REACHED_CHOICES = (7, 14, 30, 60, 90)
 COLUMNS = (
@@ -223,10 +221,8 @@ class CaseloadScreen(BaseScreen[None]):
         self._load_window(self._generation, None, count=True)
 
     def _window(self) -> int:
-        """Rows a window reads: a screenful and the prefetch margin, at least WINDOW_MIN
-        (65 on a 40-line terminal; the rows are built and measured as they arrive, so
-        a keystroke of search costs less the fewer there are)."""
-        return max(WINDOW_MIN, self.app.size.height + PREFETCH)
+        """Rows a window reads (a keystroke of search costs less the fewer there are)."""
+        return window_rows(self.app.size.height)
 
     def _first_window(self) -> None:
         self._generation += 1

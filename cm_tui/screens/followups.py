@@ -52,11 +52,9 @@ from cm_tui.store.types import utcnow
 from cm_tui.store.vocab import label
 from cm_tui.widgets import cells
 from cm_tui.widgets.keybar import KeyBar
-from cm_tui.widgets.list_table import ListTable
+from cm_tui.widgets.list_table import PREFETCH, ListTable, window_rows
 from cm_tui.widgets.safe import literal, plain
 
-PAGE = 100
-PREFETCH = 25
 LIVE_WINDOW_MAX = 1000  # a live refresh re-reads what is loaded, up to this many rows
 LIVE_TOPICS = frozenset({"follow_ups", "clients"})
 NOTICE_S = 20.0  # how long the quiet word about a vanished row stays
@@ -166,7 +164,7 @@ class FollowUpQueueScreen(BaseScreen[None]):
 
     def _first_window(self, *, counts: bool = True) -> None:
         """The first window and the four tab counts read on the spot, as the caseload
-        reads its first window on SQLite: a few ms each off an index (about 4 and 8 ms
+        reads its first window on SQLite: a few ms each off an index (about 3 and 7 ms
         for a team of 49 on the 100k database), so the rows and counts are in the
         screen's very first frame, with no second frame to wait for (issue 6).
         ``counts=False``: another tab of the same list, whose counts still hold."""
@@ -174,10 +172,11 @@ class FollowUpQueueScreen(BaseScreen[None]):
         self._notice = None
         app: Any = self.app
         scope, bounds = self.scope or QueueScope.mine(), fq.Bounds.at()
+        size = self._window()
         with app.store.read() as session:
-            rows = fq.queue_page(session, app.viewer, scope, self.tab, None, PAGE + 1, bounds)
+            rows = fq.queue_page(session, app.viewer, scope, self.tab, None, size + 1, bounds)
             tab_counts = fq.tab_counts(session, app.viewer, scope, bounds) if counts else None
-        self._show(self._generation, rows, tab_counts, False, None)
+        self._show(self._generation, rows, tab_counts, False, None, size)
 
     def on_resize(self) -> None:
         self._fit_columns()
@@ -228,14 +227,19 @@ class FollowUpQueueScreen(BaseScreen[None]):
         self._more = False
         if not live:
             self._notice = None
-        size = min(max(PAGE, len(self.rows)), LIVE_WINDOW_MAX) if live else PAGE
+        window = self._window()
+        size = min(max(window, len(self.rows)), LIVE_WINDOW_MAX) if live else window
         watch = self.highlighted_id() if live else None
         self._load(self._generation, None, keep, size, watch, counts)
+
+    def _window(self) -> int:
+        """Rows a window of the queue reads: a screenful and the prefetch margin."""
+        return window_rows(self.app.size.height)
 
     def _load_next(self) -> None:
         if self._loading or not self._more or not self.rows:
             return
-        self._load(self._generation, self.rows[-1].cursor, None, PAGE, None, False)
+        self._load(self._generation, self.rows[-1].cursor, None, self._window(), None, False)
 
     @work(thread=True, exclusive=True, group="queue", exit_on_error=False)
     def _load(
@@ -271,7 +275,7 @@ class FollowUpQueueScreen(BaseScreen[None]):
         counts: dict[str, int] | None,
         append: bool,
         keep: int | None,
-        size: int = PAGE,
+        size: int,
         gone: tuple[int | None, fs.FollowUpState | None] = (None, None),
     ) -> None:
         if generation != self._generation:

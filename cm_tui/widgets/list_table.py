@@ -25,6 +25,8 @@ from rich.text import Text
 from textual.binding import Binding
 from textual.widgets import DataTable, _data_table
 
+PREFETCH = 25  # a list loads its next window when the cursor is this close to the end
+WINDOW_MIN = 50  # rows a window of a list reads at least (see window_rows)
 _NULL = Style.null()
 _LINES = Text("\n")
 TEXT_LINES_KEPT = 4096  # distinct cell lines a table keeps drawn (ListTable._text_line)
@@ -46,6 +48,13 @@ def _measure_fast(
 
 
 _data_table.measure = _measure_fast  # type: ignore[assignment]
+
+
+def window_rows(height: int) -> int:
+    """Rows a window of a list reads on a terminal ``height`` lines tall: a screenful
+    and the prefetch margin, at least WINDOW_MIN (65 on 40 lines). The rows are built
+    and measured as they arrive: the fewer, the sooner the list is on screen."""
+    return max(WINDOW_MIN, height + PREFETCH)
 
 
 class ListTable(DataTable[Any]):
