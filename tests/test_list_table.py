@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.style import Style
 from rich.text import Text
 from textual.app import App, ComposeResult
+from textual.dom import DOMNode
 from textual.render import measure
 from textual.widgets import DataTable
 
@@ -40,6 +41,8 @@ CELLS: list[Any] = [
 
 
 class TablesApp(App[None]):
+    CSS = ".alt ListTable > .datatable--header { color: red; }"
+
     def compose(self) -> ComposeResult:
         yield ListTable(id="fast")
 
@@ -76,6 +79,36 @@ async def test_cells_are_drawn_as_datatable_draws_them() -> None:
                     assert fast == slow, (row, column, flags)
                     checked += 1
         assert checked > 200
+
+
+async def test_component_styles_are_kept_until_a_restyle() -> None:
+    """ListTable keeps a component's styles (Textual works out their Rich style at
+    each read, three times a line drawn) until the stylesheet restyles the table: a
+    class on an ancestor, or focus, gives the table's new styles at once."""
+    app = TablesApp()
+    async with app.run_test(size=(100, 30)) as pilot:
+        table = app.query_one(ListTable)
+        await pilot.pause()
+
+        def fresh(name: str) -> Style:
+            return DOMNode.get_component_styles(table, name).rich_style
+
+        header = table.get_component_styles("datatable--header")
+        assert table.get_component_styles("datatable--header") is header  # kept
+        assert header.rich_style == fresh("datatable--header")
+        app.screen.add_class("alt")
+        await pilot.pause()
+        restyled = table.get_component_styles("datatable--header").rich_style
+        assert restyled != header.rich_style and restyled == fresh("datatable--header")
+        assert restyled.color is not None and restyled.color.name == "#ff0000"
+
+        table.focus()
+        await pilot.pause()
+        focused = table.get_component_styles("datatable--cursor").rich_style
+        table.blur()
+        await pilot.pause()
+        blurred = table.get_component_styles("datatable--cursor").rich_style
+        assert focused != blurred and blurred == fresh("datatable--cursor")
 
 
 @pytest.mark.parametrize("cell", [c for c in CELLS if isinstance(c, Text)])

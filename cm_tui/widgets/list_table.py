@@ -57,6 +57,19 @@ def window_rows(height: int) -> int:
     return max(WINDOW_MIN, height + PREFETCH)
 
 
+class _KeptStyles:
+    """A component's styles with their Rich style worked out once: Textual works it out
+    afresh at each read (from the table's every ancestor), and DataTable reads it
+    three times for each line it draws (header, row and cursor styles)."""
+
+    def __init__(self, styles: Any) -> None:
+        self._styles = styles
+        self.rich_style: Style = styles.rich_style
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._styles, name)
+
+
 class ListTable(DataTable[Any]):
     BINDINGS = [
         Binding("home", "scroll_top", "First", show=False),
@@ -69,8 +82,22 @@ class ListTable(DataTable[Any]):
         super().__init__(**kwargs)
         self._text_lines: dict[tuple[Any, ...], list[Segment]] = {}
         # (id of a line of _text_lines, styles) -> (that line, styled): _styled_line
+        # component names -> (their Styles as kept by the stylesheet, _KeptStyles)
+        self._kept_components: dict[tuple[str, ...], tuple[tuple[Any, ...], _KeptStyles]] = {}
         self._styled_lines: dict[tuple[Any, ...], tuple[list[Segment], list[Segment]]] = {}
         self._text_defaults: tuple[str, str] | None = None
+
+    def get_component_styles(self, *names: str) -> Any:
+        """Textual's, kept while the stylesheet keeps the same component styles: it
+        makes them anew whenever it restyles the table, as any change to the table or
+        an ancestor does, and a Rich style read from them is then worked out again."""
+        parts = tuple(self._component_styles.get(name) for name in names)
+        kept = self._kept_components.get(names)
+        if kept is not None and all(a is b for a, b in zip(kept[0], parts, strict=True)):
+            return kept[1]
+        styles = _KeptStyles(super().get_component_styles(*names))
+        self._kept_components[names] = (parts, styles)
+        return styles
 
     def lay_out_now(self) -> None:
         """Measure the rows just added now, not when the app is next idle.
