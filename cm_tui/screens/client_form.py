@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from rich.text import Text
-from textual import on, work
+from textual import events, on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
@@ -28,7 +28,7 @@ from cm_tui.screens.conflict import ConflictRow, ConflictScreen
 from cm_tui.services import clients as cs
 from cm_tui.store.types import utcnow
 from cm_tui.store.vocab import label
-from cm_tui.widgets.choice import ChoiceBar, lettered
+from cm_tui.widgets.choice import Choice, ChoiceBar, lettered
 from cm_tui.widgets.safe import SafeInput, literal, plain
 from cm_tui.widgets.safe_text_area import SafeTextArea
 
@@ -42,6 +42,14 @@ HINTS = {
     "program": "CCM, TCM, complex, …",
     "best_time": "e.g. mornings, after 3pm",
 }
+
+
+KEYS = Text("ctrl+s save · tab / enter next field · esc cancel", style="dim")
+
+
+def _first_field(start: cs.EditableClient | None) -> str:
+    """Where typing starts: a new client's name; an existing client's phone."""
+    return "#cf-given_name" if start is None else "#cf-phone"
 
 
 @dataclass(frozen=True)
@@ -73,7 +81,7 @@ class ClientForm(BaseModal[Saved | None]):
         self.start = start
         # Focused once, as it mounts (on_mount focusing it after the default had a
         # field focused and blurred again).
-        self.AUTO_FOCUS = "#cf-given_name" if start is None else "#cf-phone"
+        self.AUTO_FOCUS = _first_field(start)
         self._saving = False
         self._initial: dict[str, str] = {}
 
@@ -87,22 +95,24 @@ class ClientForm(BaseModal[Saved | None]):
             return str(value or cs.DEFAULTS[spec.name])
         return cs.show_value(spec.name, value)
 
-    def compose(self) -> ComposeResult:
-        title: Text
+    def _title(self) -> Text:
         if self.start is None:
-            title = Text("Add a client", style="bold")
-        else:
-            title = Text.assemble(("Edit — ", "bold"), literal(self.start.name, "bold"))
+            return Text("Add a client", style="bold")
+        return Text.assemble(("Edit — ", "bold"), literal(self.start.name, "bold"))
+
+    def _choices(self, spec: cs.ClientField, value: str) -> list[Choice]:
+        # A stored code from before the vocabulary changed stays choosable.
+        codes = spec.choices if value in spec.choices else (*spec.choices, value)
+        return lettered([(c, " ".join(plain(label(c)).split())) for c in codes])
+
+    def compose(self) -> ComposeResult:
         with Vertical(id="cf-box"):
-            yield Static(title, id="cf-title")
+            yield Static(self._title(), id="cf-title")
             with VerticalScroll(id="cf-fields"):
                 for spec in cs.FIELDS:
                     yield from self._field(spec)
             yield Static(id="cf-error")
-            yield Static(
-                Text("ctrl+s save · tab / enter next field · esc cancel", style="dim"),
-                id="cf-keys",
-            )
+            yield Static(KEYS, id="cf-keys")
 
     def _field(self, spec: cs.ClientField) -> ComposeResult:
         value = self._text(spec)
@@ -111,11 +121,8 @@ class ClientForm(BaseModal[Saved | None]):
         widget: Widget
         if spec.kind == "code":
             # One widget and one key a choice (a Select is six widgets: three of them
-            # cost a third of the time the form took to open). A stored code from
-            # before the vocabulary changed stays choosable.
-            codes = spec.choices if value in spec.choices else (*spec.choices, value)
-            options = [(c, " ".join(plain(label(c)).split())) for c in codes]
-            widget = ChoiceBar(lettered(options), value, id=wid, classes="field")
+            # cost a third of the time the form took to open).
+            widget = ChoiceBar(self._choices(spec, value), value, id=wid, classes="field")
         elif spec.kind == "long":
             widget = SafeTextArea(
                 value, id=wid, classes="field", soft_wrap=True, show_line_numbers=False
@@ -142,6 +149,39 @@ class ClientForm(BaseModal[Saved | None]):
 
     def on_mount(self) -> None:
         self._initial = self._values()
+
+    def _on_screen_resume(self, event: events.ScreenResume) -> None:
+        # Shown again (the form open_client_form keeps): its widgets are styled, and
+        # the stylesheet keeps them so off the stack too (a theme change restyles
+        # every installed screen), so Textual's restyle of all of them is skipped.
+        if self._shown:
+            event.refresh_styles = False
+
+    def load(self, start: cs.EditableClient | None) -> None:
+        """Ready the form again, for ``start`` (None: a new client), as if it had just
+        been built: every field as ``start`` has it, no error shown, nothing typed,
+        the first field to fill focused (open_client_form keeps one form per app)."""
+        self.start = start
+        self._saving = False
+        self.AUTO_FOCUS = _first_field(start)
+        self.query_one("#cf-title", Static).update(self._title())
+        for spec in cs.FIELDS:
+            value = self._text(spec)
+            widget = self.query_one(f"#cf-{spec.name}")
+            if isinstance(widget, ChoiceBar):
+                widget.set_choices(self._choices(spec, value), value)
+            elif isinstance(widget, TextArea):
+                widget.load_text(value)  # and its undo history goes
+            else:
+                assert isinstance(widget, Input)
+                widget.value = value
+                widget.cursor_position = len(value)
+            self._field_error(spec.name, "")
+        self._set_error("")
+        self.query_one("#cf-keys", Static).update(KEYS)
+        self.query_one("#cf-fields", VerticalScroll).scroll_home(animate=False)
+        self._initial = self._values()
+        self.set_focus(self.query_one(self.AUTO_FOCUS))
 
     def on_descendant_focus(self, event: Any) -> None:
         field = event.widget
@@ -338,6 +378,32 @@ class ClientForm(BaseModal[Saved | None]):
         close_or_ask(self, typed, f"Discard {what}?", "What you typed here will be lost.")
 
 
+KEPT_FORM = "client-form"
+
+
+def _ready_form(app: App[Any], start: cs.EditableClient | None) -> ClientForm:
+    """The app's one client form, loaded with ``start``.
+
+    It is installed, so Textual keeps it (hidden) when it closes: opening it again
+    sets its 22 fields (ClientForm.load) instead of building and styling its ~50
+    widgets anew, which took 35-55 ms of the 100 a screen may take (DESIGN §8). A
+    form still open under another screen (a conflict being resolved) is not taken.
+    """
+    if not app.is_screen_installed(KEPT_FORM):
+        form = ClientForm(start)
+        app.install_screen(form, KEPT_FORM)
+        return form
+    form = app.get_screen(KEPT_FORM)
+    assert isinstance(form, ClientForm)
+    if form in app.screen_stack:
+        return ClientForm(start)
+    if form.is_mounted:
+        form.load(start)
+    else:  # installed, never shown: it is built with start as it mounts
+        form.start, form.AUTO_FOCUS = start, _first_field(start)
+    return form
+
+
 def open_client_form(
     app: App[Any], client_id: int | None, on_saved: Callable[[Saved], None]
 ) -> None:
@@ -360,7 +426,7 @@ def open_client_form(
     def show(start: cs.EditableClient | None) -> None:
         if getattr(app, "locked", False) or isinstance(app.screen, ClientForm):
             return
-        app.push_screen(ClientForm(start), done)
+        app.push_screen(_ready_form(app, start), done)
 
     if client_id is None:
         show(None)

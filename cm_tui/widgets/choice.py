@@ -102,6 +102,15 @@ class ChoiceBar(Widget, can_focus=True):
     def values(self) -> list[str]:
         return [c.value for c in self.choices]
 
+    def set_choices(self, choices: Sequence[Choice], value: str | None = None) -> None:
+        """Other choices (and ``value`` among them, else the first), as if built anew."""
+        if not choices:
+            raise ValueError("a ChoiceBar needs choices")
+        self.choices = list(choices)
+        self._by_key = {c.key: c.value for c in self.choices}
+        self.value = value if value in self.values else self.choices[0].value
+        self.refresh(layout=True)
+
     def validate_value(self, value: str) -> str:
         return value if value in self.values else self.value
 
