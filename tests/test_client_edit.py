@@ -461,7 +461,9 @@ async def test_help_and_palette_list_the_keys(tmp_path: Path) -> None:
         assert ("e", "Edit client") in rows and ("n", "Needs & referrals") in rows
 
 
-async def test_the_kept_form_opens_as_if_built_anew_for_each_client(tmp_path: Path) -> None:
+async def test_the_kept_form_opens_as_if_built_anew_for_each_client(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """One client form per app is kept (installed) and loaded for each opening: no
     ~50 widgets built and styled anew (DESIGN §8). Nothing of the last client may
     remain: values, choices, error lines, what was typed, the text area's undo."""
@@ -501,10 +503,13 @@ async def test_the_kept_form_opens_as_if_built_anew_for_each_client(tmp_path: Pa
             pilot,
             lambda: isinstance(app.screen, ClientScreen) and app.screen.client_id == walter,
         )
+        restyled = count_restyles(monkeypatch)
         await pilot.press("e")
         await settle(pilot, lambda: isinstance(app.screen, ClientForm))
         form = _form(app)
         assert form is kept
+        assert max(restyled, default=0) < 10, restyled  # shown again: not restyled in full
+        monkeypatch.undo()
         assert "Brooks" in shown(form.query_one("#cf-title", Static))
         values = form._values()
         assert (values["given_name"], values["family_name"]) == ("Walter", "Brooks")

@@ -120,8 +120,10 @@ class StyledAtMount:
     widget: ~14 ms of the 80 to open the client form (issue 8). The screen node
     itself does need it: it was styled before push_screen loaded its CSS_PATH, so a
     modal's own ``align`` would be missing. Its widgets were composed after that.
-    Later showings are restyled as Textual asks (in full after switch_screen; not
-    on a pop back to it).
+    An installed screen shown again (the kept client form) is not restyled either:
+    it stays in the DOM off the stack, where the stylesheet keeps it styled (a theme
+    change restyles every installed screen). Other later showings are restyled as
+    Textual asks (in full after switch_screen; not on a pop back to it).
     """
 
     _shown = False
@@ -133,6 +135,8 @@ class StyledAtMount:
             if event.refresh_styles:
                 event.refresh_styles = False
                 self.app.stylesheet.update_nodes([self], animate=False)  # type: ignore[attr-defined]
+        elif self.app.is_screen_installed(self):  # type: ignore[attr-defined]
+            event.refresh_styles = False
 
 
 DEMO_MARK = "DEMO DATA"

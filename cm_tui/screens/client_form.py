@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from rich.text import Text
-from textual import events, on, work
+from textual import on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
@@ -149,13 +149,6 @@ class ClientForm(BaseModal[Saved | None]):
 
     def on_mount(self) -> None:
         self._initial = self._values()
-
-    def _on_screen_resume(self, event: events.ScreenResume) -> None:
-        # Shown again (the form open_client_form keeps): its widgets are styled, and
-        # the stylesheet keeps them so off the stack too (a theme change restyles
-        # every installed screen), so Textual's restyle of all of them is skipped.
-        if self._shown:
-            event.refresh_styles = False
 
     def load(self, start: cs.EditableClient | None) -> None:
         """Ready the form again, for ``start`` (None: a new client), as if it had just

@@ -81,9 +81,9 @@ class ListTable(DataTable[Any]):
         kwargs.setdefault("zebra_stripes", True)
         super().__init__(**kwargs)
         self._text_lines: dict[tuple[Any, ...], list[Segment]] = {}
-        # (id of a line of _text_lines, styles) -> (that line, styled): _styled_line
         # component names -> (their Styles as kept by the stylesheet, _KeptStyles)
         self._kept_components: dict[tuple[str, ...], tuple[tuple[Any, ...], _KeptStyles]] = {}
+        # (id of a line of _text_lines, styles) -> (that line, styled): _styled_line
         self._styled_lines: dict[tuple[Any, ...], tuple[list[Segment], list[Segment]]] = {}
         self._text_defaults: tuple[str, str] | None = None
 
@@ -177,9 +177,8 @@ class ListTable(DataTable[Any]):
         meta = Style.from_meta({"row": row_index, "column": column_index})
         styled = self._styled_line(text, base_style + component_style, post_style)
         if styled is None:  # a link or meta of its own in the text: as DataTable adds them
-            pad = Segment(" " * self.cell_padding, _NULL) if self.cell_padding else None
-            segments = [pad, *text, pad] if pad else text
             pre_style = base_style + meta + component_style
+            segments = self._padded(text)
             lines = [list(Segment.apply_style(segments, style=pre_style, post_style=post_style))]
         else:
             # The cell's place (row, column: what a click reads) added last: the same
@@ -201,13 +200,19 @@ class ListTable(DataTable[Any]):
             return kept[1]
         if any(s is not None and (s._link or s._meta) for _, s, _ in text):
             return None
-        pad = Segment(" " * self.cell_padding, _NULL) if self.cell_padding else None
-        segments = [pad, *text, pad] if pad else text
+        segments = self._padded(text)
         styled = list(Segment.apply_style(segments, style=pre_style, post_style=post_style))
         if len(self._styled_lines) >= TEXT_LINES_KEPT:
             self._styled_lines.clear()
         self._styled_lines[key] = (text, styled)
         return styled
+
+    def _padded(self, text: list[Segment]) -> list[Segment]:
+        """A cell line with the table's cell padding either side."""
+        if not self.cell_padding:
+            return text
+        pad = Segment(" " * self.cell_padding, _NULL)
+        return [pad, *text, pad]
 
     def _text_line(self, cell: Text, inner: int) -> list[Segment]:
         """A one-line Text as the segments of a line ``inner`` cells wide, before the
