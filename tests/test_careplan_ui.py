@@ -258,6 +258,15 @@ async def test_three_failed_attempts_flag_unable_to_reach_for_the_supervisor(
         assert first == [1]
         assert "Alvarez" in str(utr.query_one(DataTable).get_row_at(0)[0])
         assert str(utr.query_one(DataTable).get_row_at(0)[2]) == "3"
+        # The app keeps the list's screen (issue 8): opened again, it is loaded.
+        await pilot.press("escape")
+        await settle(pilot, lambda: boss.screen is team)
+        again = first_frame_of(
+            boss, UnableToReachScreen, lambda s, _: (s.query_one(DataTable).row_count, list(s.rows))
+        )
+        await pilot.press("u")
+        await settle(pilot, lambda: isinstance(boss.screen, UnableToReachScreen))
+        assert boss.screen is utr and again == [(1, utr.rows)] and len(utr.rows) == 1
         await pilot.press("k")  # acknowledge
         await settle(pilot, lambda: _rows(db, ProgramEnrollment)[0].reviewed_at is not None)
         await settle(pilot, lambda: utr.rows == [])

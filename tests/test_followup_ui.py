@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 from sqlmodel import col, select
-from textual.widgets import DataTable, Input, Select, Static, TextArea
+from textual.widgets import DataTable, Input, Select, Static, Tabs, TextArea
+from textual.widgets.data_table import ColumnKey
 
 from cm_tui.app import CmTuiApp
 from cm_tui.screens.caseload import CaseloadScreen
@@ -23,6 +24,7 @@ from cm_tui.screens.team import TeamScreen
 from cm_tui.services import followups as fs
 from cm_tui.store.access import Viewer
 from cm_tui.store.db import Store, open_store
+from cm_tui.store.followup_queries import QueueScope
 from cm_tui.store.models import AuditEvent, Client, Contact, FollowUp, User
 from cm_tui.store.types import freeze_clock
 from tests.engine import db_url
@@ -137,6 +139,100 @@ async def test_the_queue_opens_with_its_rows_and_counts_in_one_frame(tmp_path: P
             assert workers == []
         await settle(pilot, lambda: app.screen.counts)
         assert len(app.screen.rows) == 1 and app.screen.counts["overdue"] == 1
+
+
+async def test_the_queue_is_kept_and_opens_again_as_if_built_anew(tmp_path: Path) -> None:
+    """Issue 8: f opens the app's one queue, loaded again at each opening instead of
+    built anew. What the last showing left (another tab, the scope toggled, the cursor
+    moved, a cancel to undo) is gone; what changed meanwhile is in its first frame."""
+    db = tmp_path / "d.db"
+    app = build_app(db, user="sue")
+    store = _store(db)
+    for i, hours in enumerate((-1, -2, 72)):  # two more overdue, one more upcoming
+        fs.create_followup(
+            store,
+            _viewer(db, "ann"),
+            _client_id(db, "Alvarez"),
+            title=f"Extra {i}",
+            due_at=NOW + timedelta(hours=hours),
+        )
+    store.close()
+    notes: list[str] = []
+    async with app.run_test(size=SIZE) as pilot:
+        queue = await _open_queue(pilot)
+        assert queue.scope == QueueScope.team() and queue.tab == "overdue"
+        overdue = queue.counts["overdue"]
+        assert overdue >= 3
+        await pilot.press("delete")  # cancelled: ctrl+z would bring it back
+        await settle(pilot, lambda: queue.counts.get("overdue") == overdue - 1)
+        await _tab(pilot, "3", "upcoming")
+        await pilot.press("a")  # the supervisor's own
+        await settle(pilot, lambda: queue.scope == QueueScope.mine())
+        await settle(pilot)
+        await pilot.press("a")  # the team's again
+        await settle(pilot, lambda: queue.scope == QueueScope.team() and len(queue.rows) >= 2)
+        await pilot.press("down")
+        await settle(pilot, lambda: queue.query_one("#queue", DataTable).cursor_row == 1)
+        await pilot.press("escape")
+        await settle(pilot, lambda: isinstance(app.screen, CaseloadScreen))
+        store = _store(db)
+        try:
+            fs.create_followup(
+                store,
+                _viewer(db, "sue"),
+                _client_id(db, "Alvarez"),
+                title="Kept queue: new overdue item",
+                due_at=NOW - timedelta(days=30),
+                assignee_id=_viewer(db, "bob").id,
+            )
+        finally:
+            store.close()
+
+        await pilot.resize_terminal(90, 40)  # narrower while it was closed: no "who"
+        await settle(pilot)
+
+        def seen(s: FollowUpQueueScreen, workers: list[Any]) -> tuple[Any, ...]:
+            table = s.query_one("#queue", DataTable)
+            tabs = s.query_one("#tabs", Tabs).active
+            narrow = (s.has_class("-narrow"), table.columns[ColumnKey("who")].width)
+            return (
+                s.scope,
+                s.tab,
+                tabs,
+                table.cursor_row,
+                narrow,
+                [r.title for r in s.rows],
+                workers,
+            )
+
+        first = first_frame_of(app, FollowUpQueueScreen, seen)
+        await pilot.press("f")
+        await settle(pilot, lambda: isinstance(app.screen, FollowUpQueueScreen))
+        assert app.screen is queue
+        await settle(pilot, lambda: queue.counts)
+        assert queue.counts["overdue"] == overdue  # one cancelled, one added
+        assert "Kept queue: new overdue item" in titles(app)
+        if app.store.is_sqlite:  # the first window read as it opens
+            [(scope, tab, active, cursor, narrow, shown_titles, workers)] = first
+            assert (scope, tab, active, cursor, narrow, workers) == (
+                QueueScope.team(),
+                "overdue",
+                "tab-overdue",
+                0,
+                (True, 0),
+                [],
+            )
+            assert shown_titles == titles(app)
+        original = app.notify
+
+        def spy(message: str, **kw: Any) -> None:
+            notes.append(message)
+            original(message, **kw)
+
+        app.notify = spy  # type: ignore[method-assign]
+        await pilot.press("ctrl+z")
+        await settle(pilot)
+        assert notes == ["Nothing to undo."]
 
 
 async def test_unreturned_callback_age_is_visible(tmp_path: Path) -> None:
@@ -306,6 +402,65 @@ async def test_the_team_view_opens_with_everyone_s_activity_in_its_first_frame(
         await pilot.press("escape")
         await settle(pilot, lambda: app.screen is team)
         assert team.rows and all(r.per_day for r in team.rows)
+
+
+async def test_the_team_view_is_kept_and_opens_again_as_if_built_anew(tmp_path: Path) -> None:
+    """Issue 8: the app keeps one team view and loads it at each opening instead of
+    building it again. Opened again it shows, in its first frame, what is read then
+    (a follow-up added meanwhile), with the cursor on the first person, laid out for
+    the terminal's width now (the wide set of columns); it reads nothing more."""
+    db = tmp_path / "d.db"
+    app = build_app(db, user="sue")
+
+    def seen(s: TeamScreen, workers: list[Any]) -> tuple[Any, ...]:
+        table = s.query_one("#team", DataTable)
+        row = next(r for r in s.rows if r.display_name == "Bob Ortiz")
+        return (row.overdue, table.cursor_row, len(table.columns), s.has_class("-narrow"), workers)
+
+    async def reopen(width: int = SIZE[0]) -> tuple[TeamScreen, list[Any]]:
+        """Down two rows, back to the caseload, (the terminal resized,) and t again:
+        the screen opened and what its first frame showed."""
+        await pilot.press("down", "down")
+        await settle(pilot)
+        assert team.query_one("#team", DataTable).cursor_row == 2
+        await pilot.press("escape")
+        await settle(pilot, lambda: isinstance(app.screen, CaseloadScreen))
+        await pilot.resize_terminal(width, SIZE[1])
+        await settle(pilot)
+        frame = first_frame_of(app, TeamScreen, seen)
+        await pilot.press("t")
+        await settle(pilot, lambda: isinstance(app.screen, TeamScreen))
+        assert isinstance(app.screen, TeamScreen)
+        return app.screen, frame
+
+    async with app.run_test(size=SIZE) as pilot:
+        await _on_caseload(pilot)
+        first = first_frame_of(app, TeamScreen, seen)
+        await pilot.press("t")
+        await settle(pilot, lambda: isinstance(app.screen, TeamScreen) and app.screen.rows)
+        team = app.screen
+        assert isinstance(team, TeamScreen)
+        bob = next(r for r in team.rows if r.display_name == "Bob Ortiz")
+        assert first == [(bob.overdue, 0, 7, True, [])]  # narrow at 120 columns
+
+        store = _store(db)
+        try:
+            fs.create_followup(
+                store,
+                _viewer(db, "sue"),
+                _client_id(db, "Alvarez"),
+                title="Kept view: new overdue item",
+                due_at=NOW - timedelta(days=2),
+                assignee_id=bob.user_id,
+            )
+        finally:
+            store.close()
+        assert await reopen() == (team, [(bob.overdue + 1, 0, 7, True, [])])  # loaded again
+        # Wider while it was closed: the wide columns from its first frame.
+        assert await reopen(150) == (team, [(bob.overdue + 1, 0, 11, False, [])])
+        assert app.focused is team.query_one("#team", DataTable)
+        title = shown(team.query_one("#trend-title", Static))
+        assert title.startswith(team.rows[0].display_name)
 
 
 @pytest.mark.parametrize("size", [(80, 24), (140, 40)])

@@ -22,7 +22,7 @@ from textual.widget import Widget
 from textual.widgets import Input, Label, Static, TextArea
 
 from cm_tui.dates import format_due
-from cm_tui.screens.base import BaseModal, describe_error
+from cm_tui.screens.base import BaseModal, describe_error, kept_screen
 from cm_tui.screens.confirm import close_or_ask
 from cm_tui.screens.conflict import ConflictRow, ConflictScreen
 from cm_tui.services import clients as cs
@@ -375,26 +375,10 @@ KEPT_FORM = "client-form"
 
 
 def _ready_form(app: App[Any], start: cs.EditableClient | None) -> ClientForm:
-    """The app's one client form, loaded with ``start``.
-
-    It is installed, so Textual keeps it (hidden) when it closes: opening it again
-    sets its 22 fields (ClientForm.load) instead of building and styling its ~50
-    widgets anew, which took 35-55 ms of the 100 a screen may take (DESIGN §8). A
-    form still open under another screen (a conflict being resolved) is not taken.
-    """
-    if not app.is_screen_installed(KEPT_FORM):
-        form = ClientForm(start)
-        app.install_screen(form, KEPT_FORM)
-        return form
-    form = app.get_screen(KEPT_FORM)
-    assert isinstance(form, ClientForm)
-    if form in app.screen_stack:
-        return ClientForm(start)
-    if form.is_mounted:
-        form.load(start)
-    else:  # installed, never shown: it is built with start as it mounts
-        form.start, form.AUTO_FOCUS = start, _first_field(start)
-    return form
+    """The app's one client form (kept_screen), loaded with ``start``: opening it sets
+    its 22 fields (ClientForm.load) instead of building and styling its ~50 widgets
+    anew, which took 35-55 ms of the 100 a screen may take (DESIGN §8)."""
+    return kept_screen(app, KEPT_FORM, lambda: ClientForm(start), lambda f: f.load(start))
 
 
 def open_client_form(

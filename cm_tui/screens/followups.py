@@ -28,7 +28,7 @@ from textual.widgets import DataTable, Header, Static, Tab, Tabs
 from textual.widgets.data_table import ColumnKey
 
 from cm_tui.dates import format_due, relative_age
-from cm_tui.screens.base import BaseScreen, describe_error
+from cm_tui.screens.base import BaseScreen, describe_error, kept_screen
 from cm_tui.screens.contact_form import ContactForm
 from cm_tui.screens.followup_modals import (
     Attempt,
@@ -147,15 +147,34 @@ class FollowUpQueueScreen(BaseScreen[None]):
         yield KeyBar()
 
     def on_mount(self) -> None:
-        viewer = self.app.viewer  # type: ignore[attr-defined]
-        if self.scope is None:
-            self.scope = QueueScope.team() if viewer and viewer.sees_everyone else QueueScope.mine()
         table = self.query_one("#queue", DataTable)
         for title, key, width in COLUMNS:
             table.add_column(title, key=key, width=width or CLIENT_MIN)
         self.query_one("#tabs", Tabs).can_focus = False
-        self._fit_columns()
         table.focus()
+        self._open()
+
+    def load(self) -> None:
+        """Open again as if just built (open_queue keeps one queue per app): the
+        viewer's own queue (a supervisor's team), the overdue tab, nothing selected,
+        nothing to undo, the cursor on the first row, laid out for the terminal now."""
+        self._generation += 1
+        self.scope, self.tab, self.shown_tab = None, "overdue", None
+        self.rows, self.counts = [], {}
+        self.selected.clear()
+        self._own.clear()
+        self._undo, self._notice, self._more = None, None, False
+        self.query_one("#tabs", Tabs).active = f"tab-{self.tab}"
+        self.query_one("#queue", DataTable).clear()  # the cursor and the scroll to the top
+        self._set_size_classes(self.app.size)
+        self._open(self.app.size.width)
+
+    def _open(self, width: int | None = None) -> None:
+        """The first window of the tab, read on the spot on SQLite (else in a worker)."""
+        viewer = self.app.viewer  # type: ignore[attr-defined]
+        if self.scope is None:
+            self.scope = QueueScope.team() if viewer and viewer.sees_everyone else QueueScope.mine()
+        self._fit_columns(width)
         self._update_title()
         if self.app.store.is_sqlite:  # type: ignore[attr-defined]
             self.read_here(self._first_window, "reading the follow-ups")
@@ -181,14 +200,18 @@ class FollowUpQueueScreen(BaseScreen[None]):
     def on_resize(self) -> None:
         self._fit_columns()
 
-    def _fit_columns(self) -> None:
+    def _fit_columns(self, width: int | None = None) -> None:
+        """Columns for the screen's width (``width``: the terminal's, before a kept
+        screen shown again has been laid out)."""
+        width = self.size.width if width is None else width
         table = self.query_one("#queue", DataTable)
-        shown = [c for c in COLUMNS if not (c[1] == "who" and self._hide_who())]
+        hide_who = self._hide_who(width)
+        shown = [c for c in COLUMNS if not (c[1] == "who" and hide_who)]
         fixed = sum(w for _, _, w in shown) + 2 * table.cell_padding * len(shown) + 2
-        spare = max(CLIENT_MIN + WHAT_MIN, self.size.width - fixed)
+        spare = max(CLIENT_MIN + WHAT_MIN, width - fixed)
         client = max(CLIENT_MIN, min(30, spare * 2 // 5))
         widths = {"client": client, "what": max(WHAT_MIN, spare - client)}
-        if self._hide_who():
+        if hide_who:
             widths["who"] = 0
         else:
             widths["who"] = 14
@@ -202,9 +225,9 @@ class FollowUpQueueScreen(BaseScreen[None]):
         if changed:
             table.refresh(layout=True)
 
-    def _hide_who(self) -> bool:
+    def _hide_who(self, width: int) -> bool:
         """Whose item it is matters in the team's queue; in one person's it is noise."""
-        return self.scope is None or self.scope.kind != "team" or self.size.width < 100
+        return self.scope is None or self.scope.kind != "team" or width < 100
 
     def _update_title(self) -> None:
         viewer = self.app.viewer  # type: ignore[attr-defined]
@@ -1044,7 +1067,10 @@ def open_queue(app: App[Any]) -> None:
         return
     if isinstance(app.screen, FollowUpQueueScreen):
         return
-    app.push_screen(FollowUpQueueScreen())
+    app.push_screen(kept_screen(app, KEPT_QUEUE, FollowUpQueueScreen, FollowUpQueueScreen.load))
+
+
+KEPT_QUEUE = "follow-up-queue"  # the viewer's own (f); a person's from the team view is new
 
 
 def add_followup(app: App[Any], client_id: int) -> None:

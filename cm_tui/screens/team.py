@@ -6,7 +6,8 @@ open needs, and contacts per day over the last four weeks (a sparkline in the ro
 highlighted person's, larger, below). The database keeps most figures as they change
 (caseloads, open follow-ups and needs per person, contacts per person and hour:
 migration 0007); the rest are seeks and ranges off indexes. All of it is read
-before the screen is pushed (open_team), so it is drawn once, full.
+before the screen is pushed (open_team), so it is drawn once, full. The app keeps
+one team view and one unable-to-reach list (kept_screen), loaded at each opening.
 
 Live refresh: when anyone changes follow-ups, clients, contacts or needs
 (:class:`DataChanged`), the figures are read again and shown in one step (no "…"
@@ -28,7 +29,7 @@ from textual.widgets import DataTable, Header, Sparkline, Static
 from textual.widgets.data_table import ColumnKey
 
 from cm_tui.dates import relative_age
-from cm_tui.screens.base import BaseScreen, open_when_read
+from cm_tui.screens.base import BaseScreen, kept_screen, open_when_read
 from cm_tui.screens.live import DataChanged, TableSpot
 from cm_tui.services import programmes
 from cm_tui.services.clients import NotAllowed
@@ -161,15 +162,28 @@ class TeamScreen(BaseScreen[None]):
             self.query_one("#team-summary", Static).update(Text("Loading…", style="dim"))
             self.reload()
 
+    def load(self, read: TeamRead) -> None:
+        """Show ``read`` as if the screen had just been built: the cursor on the first
+        person, laid out for the terminal's size now (open_team keeps one team view
+        per app; its table, the one thing to focus, keeps the focus)."""
+        self._generation += 1
+        self._set_size_classes(self.app.size)
+        self._set_columns(self.app.size.width)
+        table = self.query_one("#team", ListTable)
+        table.clear()  # the cursor and the scroll back to the top
+        self._show_utr(read.unable_to_reach)
+        self._show(self._generation, read.rows, read.unassigned)
+
     def on_resize(self) -> None:
         self._set_columns()
 
-    def _set_columns(self) -> None:
+    def _set_columns(self, width: int | None = None) -> None:
         """The wide set from 140 columns, else the figures that matter most."""
-        wanted = WIDE if self.size.width >= 140 else NARROW
+        width = self.size.width if width is None else width
+        wanted = WIDE if width >= 140 else NARROW
         table = self.query_one("#team", DataTable)
         fixed = sum(w for _, _, w in wanted) + 2 * table.cell_padding * len(wanted) + 2
-        name = max(NAME_MIN, min(NAME_MAX, self.size.width - fixed))
+        name = max(NAME_MIN, min(NAME_MAX, width - fixed))
         if wanted is self.columns and table.columns:
             column = table.columns.get(ColumnKey("name"))
             if column is not None and column.width != name:
@@ -243,7 +257,9 @@ class TeamScreen(BaseScreen[None]):
         open_when_read(
             app,
             lambda: _read_unable_to_reach(app),
-            UnableToReachScreen,
+            lambda rows: kept_screen(
+                app, KEPT_UTR, lambda: UnableToReachScreen(rows), lambda s: s.load(rows)
+            ),
             what="the unable-to-reach list",
         )
 
@@ -407,7 +423,16 @@ def open_team(app: App[Any]) -> None:
     if isinstance(app.screen, TeamScreen):
         return
     store = app.store  # type: ignore[attr-defined]
-    open_when_read(app, lambda: read_team(store, viewer), TeamScreen, what="the team view")
+    open_when_read(
+        app,
+        lambda: read_team(store, viewer),
+        lambda read: kept_screen(app, KEPT_TEAM, lambda: TeamScreen(read), lambda s: s.load(read)),
+        what="the team view",
+    )
+
+
+KEPT_TEAM = "team-view"
+KEPT_UTR = "unable-to-reach"
 
 
 UTR_ROWS = 200  # the oldest flags; a supervisor works down from the top
@@ -462,6 +487,13 @@ class UnableToReachScreen(BaseScreen[None]):
             table.add_column(title, width=width)
         table.focus()
         self._show(self.rows)
+
+    def load(self, rows: list[UnableToReachRow]) -> None:
+        """Show ``rows`` as if the screen had just been built: the cursor on the first
+        (the team view keeps one of these screens per app)."""
+        table = self.query_one("#utr", DataTable)
+        table.clear()  # the cursor and the scroll back to the top
+        self._show(rows)
 
     @work(thread=True, exclusive=True, group="utr", exit_on_error=False)
     def _load(self) -> None:
