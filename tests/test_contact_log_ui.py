@@ -280,6 +280,106 @@ async def test_draft_is_offered_back_on_the_next_open(tmp_path: Path) -> None:
     assert _rows(db, Draft) == []
 
 
+async def test_the_kept_form_opens_as_if_built_anew_for_each_client(tmp_path: Path) -> None:
+    """Issue 8: the app keeps one contact form and loads it for each client. Nothing
+    of the last client's shows or is saved for the next: not the note (nor its undo
+    history), a choice, an invalid field, an error line, a restored-draft line; the
+    next client's own draft is offered back; what is saved is theirs alone."""
+    from cm_tui.services import drafts
+    from cm_tui.store.access import Viewer
+    from cm_tui.store.models import User
+
+    db = tmp_path / "demo.db"
+    app = build_app(db)
+    async with app.run_test(size=SIZE) as pilot:
+        await _on_caseload(pilot)
+        caseload = app.screen
+        assert isinstance(caseload, CaseloadScreen)
+        first, second, third = table_names(app)[:3]
+        form = await _open_form(pilot)
+        first_id = form.client.id
+        assert first in shown(form.query_one("#form-title", Static))
+        await pilot.press(*"For the first client", "tab", *"9999", "tab", *"zzz")
+        await pilot.press("tab", "tab", "n", "tab", "t")  # no answer, by text
+        await pilot.press("ctrl+s")  # refused: minutes out of range
+        await settle(pilot, lambda: "Minutes" in shown(form.query_one("#form-error", Static)))
+        assert form.query_one("#minutes", Input).has_class("-invalid")
+        await pilot.press("escape")
+        await settle(pilot, lambda: isinstance(app.screen, ConfirmDiscard))
+        await pilot.press("d")
+        await settle(pilot, lambda: app.screen is caseload)
+
+        # The second client has a draft of their own, from an earlier session.
+        store = _store(db)
+        try:
+            with store.read() as s:
+                ann = Viewer.of(s.exec(select(User).where(User.username == "ann")).one())
+            table = caseload.query_one("#caseload", DataTable)
+            table.move_cursor(row=1, animate=False)
+            await settle(pilot)
+            second_id = caseload._highlighted_id()
+            assert second_id is not None
+            payload = {"note": "Left word with son", "outcome": "left_message"}
+            drafts.save_draft(store, ann.id, drafts.CONTACT, str(second_id), payload)
+        finally:
+            store.close()
+        await settle(pilot, lambda: _rows(db, Draft) and True)
+        again = await _open_form(pilot)
+        assert again is form  # the same form, loaded for the second client
+        assert form.client.id == second_id
+        title = shown(form.query_one("#form-title", Static))
+        assert second in title and first not in title
+        assert form.query_one("#note", TextArea).text == "Left word with son"
+        assert form.query_one("#outcome", ChoiceBar).value == "left_message"
+        assert form.query_one("#method", ChoiceBar).value == form.defaults.method
+        assert [form.query_one(f"#{f}", Input).value for f in ("minutes", "due", "about")] == [
+            "",
+            "",
+            "",
+        ]
+        assert not form.query_one("#minutes", Input).has_class("-invalid")
+        assert shown(form.query_one("#form-error", Static)).strip() == ""
+        assert "Restored your unsaved draft" in shown(form.query_one("#restored", Static))
+        assert app.focused is form.query_one("#note", TextArea)
+        await pilot.press("ctrl+z")  # the undo history is this client's: nothing to undo
+        await settle(pilot)
+        assert form.query_one("#note", TextArea).text == "Left word with son"
+        written = form.drafts_written
+        await pilot.press(*"; call back Mon")  # kept as a draft as it is typed, as ever
+        await settle(pilot, lambda: form.drafts_written > written and not form._draft_timer)
+        [draft] = _rows(db, Draft)
+        assert (draft.key, draft.payload["note"]) == (
+            str(second_id),
+            "Left word with son; call back Mon",
+        )
+        await pilot.press("ctrl+s")
+        await settle(pilot, lambda: app.screen is caseload)
+        saved = [c for c in _rows(db, Contact) if c.occurred_at == NOW]
+        assert [(c.client_id, c.note, c.outcome) for c in saved] == [
+            (second_id, "Left word with son; call back Mon", "left_message")
+        ]
+        assert _rows(db, Draft) == []
+        assert first_id != second_id
+
+        # The third: nothing restored, every field at its default.
+        caseload.query_one("#caseload", DataTable).move_cursor(row=2, animate=False)
+        await settle(pilot)
+        again = await _open_form(pilot)
+        assert again is form and third in shown(form.query_one("#form-title", Static))
+        assert form.query_one("#restored", Static).has_class("-hidden")
+        assert form.query_one("#note", TextArea).text == ""
+        assert form.query_one("#outcome", ChoiceBar).value == "reached"
+        assert not form.is_dirty()
+        # A draft write asked for before the form was loaded again (still queued for
+        # its thread then) writes nothing: not the last client's text under any key.
+        stale = form._write_draft({"note": "For the first client"}, str(first_id), form._round - 1)
+        await stale.wait()
+        assert _rows(db, Draft) == []
+        await pilot.press("escape")  # nothing typed: closes at once
+        await settle(pilot, lambda: app.screen is caseload)
+    assert _rows(db, Draft) == []
+
+
 def build_app_again(db: Path) -> CmTuiApp:
     """A second session on the same database (the organisation is already there)."""
     from cm_tui.app import make_app

@@ -24,7 +24,7 @@ from textual.widget import Widget
 from textual.widgets import Input, Label, Static, TextArea
 
 from cm_tui.dates import format_due, parse_due
-from cm_tui.screens.base import describe_error
+from cm_tui.screens.base import describe_error, kept_screen
 from cm_tui.screens.drafting import DraftingModal
 from cm_tui.services import careplans, contacts, drafts
 from cm_tui.services.careplans import GoalChoice
@@ -95,6 +95,12 @@ class GoalTags(Widget, can_focus=True):
         super().__init__(id=id)
         self.goals = list(goals)[:9]
 
+    def show(self, goals: Sequence[GoalChoice]) -> None:
+        """Other goals, none tagged (the kept form loaded for another client)."""
+        self.goals = list(goals)[:9]
+        self.tagged = frozenset()
+        self.refresh()
+
     def render(self) -> Text:
         out = Text(no_wrap=True, overflow="ellipsis")
         width = max(8, (self.size.width or 80) // max(1, len(self.goals)) - 7)
@@ -137,6 +143,11 @@ DUE_HINT = "optional — tomorrow, +2w, next tue 10am, 2026-12-01"
 MAX_MINUTES = contacts.MAX_DURATION_MIN
 
 
+FORM_KEYS = Text(
+    "ctrl+s save · esc cancel · tab next field · a field's underlined letter picks", style="dim"
+)
+
+
 @dataclass(frozen=True)
 class FormDefaults:
     outcome: str = "reached"
@@ -166,6 +177,16 @@ class ContactForm(DraftingModal[LoggedContact | None]):
         goals: Sequence[GoalChoice] = (),
     ) -> None:
         super().__init__(str(client.id))
+        self._for(client, direction, draft, goals)
+
+    def _for(
+        self,
+        client: FormClient,
+        direction: str,
+        draft: drafts.SavedDraft | None,
+        goals: Sequence[GoalChoice],
+    ) -> None:
+        self.draft_key = str(client.id)
         self.client = client
         self.goals = list(goals)
         method = (
@@ -211,13 +232,7 @@ class ContactForm(DraftingModal[LoggedContact | None]):
                 yield GoalTags(self.goals, id="goals")
             yield self._choice_row("Service", SERVICE_CHOICES, NO_SERVICE, "service")
             yield Static(id="form-error", classes="error")
-            yield Static(
-                Text(
-                    "ctrl+s save · esc cancel · tab next field · a field's underlined letter picks",
-                    style="dim",
-                ),
-                id="form-keys",
-            )
+            yield Static(FORM_KEYS, id="form-keys")
 
     def _choice_row(self, title: str, choices: list[Choice], value: str, id_: str) -> Horizontal:
         return Horizontal(
@@ -250,6 +265,40 @@ class ContactForm(DraftingModal[LoggedContact | None]):
         text.no_wrap = True
         text.overflow = "ellipsis"
         return text
+
+    def load(
+        self,
+        client: FormClient,
+        *,
+        direction: str = "outbound",
+        draft: drafts.SavedDraft | None = None,
+        goals: Sequence[GoalChoice] = (),
+    ) -> None:
+        """Ready the form again for ``client``, as if it had just been built
+        (open_contact_form keeps one per app): every field empty or at its default, no
+        error or restored-draft line, the note's undo history gone, ``draft`` restored
+        if there is one. Nothing of this setting is taken for an edit (no draft write)."""
+        self.restart_drafts(str(client.id))
+        self._for(client, direction, draft, goals)
+        d = self.defaults
+        with self.prevent(TextArea.Changed, Input.Changed, ChoiceBar.Changed, GoalTags.Changed):
+            self.query_one("#form-title", Static).update(self._title())
+            self.query_one("#form-facts", Static).update(self._facts())
+            restored = self.query_one("#restored", Static)
+            restored.update("")
+            restored.add_class("-hidden")
+            self.query_one("#note", TextArea).load_text("")  # and its undo history goes
+            for id_ in ("minutes", "due", "about"):
+                self.query_one(f"#{id_}", Input).value = ""  # (not "-invalid" then)
+            for id_ in ("outcome", "method", "party", "direction", "callback"):
+                self.query_one(f"#{id_}", ChoiceBar).value = getattr(d, id_)
+            self.query_one("#service", ChoiceBar).value = NO_SERVICE
+            self.query_one("#goals", GoalTags).show(self.goals)
+            self.query_one("#about", Input).placeholder = self._default_title()
+            self._set_error("")
+            self.query_one("#form-keys", Static).update(FORM_KEYS)
+            self._set_size_classes(self.app.size)
+            self.on_mount()
 
     def on_mount(self) -> None:
         self.query_one("#note-box").border_title = "Note"
@@ -519,6 +568,9 @@ class ContactForm(DraftingModal[LoggedContact | None]):
 # ---------------------------------------------------------------- opening the form
 
 
+KEPT_FORM = "contact-form"  # the one form open_contact_form loads (a completing one is new)
+
+
 def open_contact_form(screen: Screen[Any], client_id: int, *, direction: str = "outbound") -> None:
     """Load what the form needs (client, draft) in a thread, then show it.
 
@@ -552,7 +604,12 @@ def open_contact_form(screen: Screen[Any], client_id: int, *, direction: str = "
     def _show(client: FormClient, draft: drafts.SavedDraft | None, goals: list[GoalChoice]) -> None:
         if getattr(app, "locked", False) or isinstance(app.screen, ContactForm):
             return
-        form = ContactForm(client, direction=direction, draft=draft, goals=goals)
+        form = kept_screen(
+            app,
+            KEPT_FORM,
+            lambda: ContactForm(client, direction=direction, draft=draft, goals=goals),
+            lambda f: f.load(client, direction=direction, draft=draft, goals=goals),
+        )
         app.push_screen(form, lambda logged: _saved(client, logged))
 
     def _saved(client: FormClient, logged: LoggedContact | None) -> None:

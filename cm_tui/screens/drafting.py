@@ -52,6 +52,7 @@ class DraftingModal(BaseModal[R]):
         self._draft_timer: Timer | None = None
         self._first_unsaved: float | None = None
         self._suspend_drafts = False
+        self._round = 0  # restart_drafts: a kept form's showings, one round each
         self.drafts_written = 0  # for tests: how many draft writes reached the database
 
     # ------------------------------------------------------------ to implement
@@ -87,16 +88,31 @@ class DraftingModal(BaseModal[R]):
         self._first_unsaved = None
         if self._finished:
             return
-        self._write_draft(self.draft_payload())
+        self._write_draft(self.draft_payload(), self.draft_key, self._round)
 
     @work(thread=True, group="draft", exit_on_error=False)
-    def _write_draft(self, payload: dict[str, Any]) -> None:
+    def _write_draft(self, payload: dict[str, Any], key: str, round_: int) -> None:
+        """``key``, ``round_``: whose draft, taken as the write was asked for (a kept
+        form loaded for another record meanwhile writes nothing of the last one's)."""
         viewer = self.app.viewer
         with self._draft_lock:
-            if self._finished or viewer is None:
+            if self._finished or viewer is None or round_ != self._round:
                 return
-            drafts.save_draft(self.app.store, viewer.id, self.DRAFT_KIND, self.draft_key, payload)
+            drafts.save_draft(self.app.store, viewer.id, self.DRAFT_KIND, key, payload)
             self.drafts_written += 1
+
+    def restart_drafts(self, draft_key: str) -> None:
+        """A kept form readied for another record (``draft_key``): as if built anew,
+        nothing typed yet; no write asked for the last record still happens."""
+        with self._draft_lock:
+            self._round += 1
+            self.draft_key = draft_key
+            self._finished = False
+        if self._draft_timer is not None:
+            self._draft_timer.stop()
+            self._draft_timer = None
+        self._first_unsaved = None
+        self._suspend_drafts = False
 
     def finish(self) -> None:
         """The record is saved (the service removed the draft in its transaction)."""
