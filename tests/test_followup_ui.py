@@ -76,6 +76,35 @@ def titles(app: CmTuiApp) -> list[str]:
     return [r.title for r in screen.rows]
 
 
+def _add_for(db: Path, assignee_id: int | None, title: str, due_at: Any) -> None:
+    """A follow-up on Rosa's record for ``assignee_id``, added by the supervisor."""
+    store = _store(db)
+    try:
+        fs.create_followup(
+            store,
+            _viewer(db, "sue"),
+            _client_id(db, "Alvarez"),
+            title=title,
+            due_at=due_at,
+            assignee_id=assignee_id,
+        )
+    finally:
+        store.close()
+
+
+def noted(app: CmTuiApp) -> list[str]:
+    """From now on, the messages of the app's notices, in order."""
+    notes: list[str] = []
+    original = app.notify
+
+    def spy(message: str, **kw: Any) -> None:
+        notes.append(message)
+        original(message, **kw)
+
+    app.notify = spy  # type: ignore[method-assign]
+    return notes
+
+
 async def _on_caseload(pilot: Any) -> None:
     await settle(pilot, lambda: isinstance(pilot.app.screen, CaseloadScreen), tries=100)
     await settle(pilot)
@@ -157,7 +186,6 @@ async def test_the_queue_is_kept_and_opens_again_as_if_built_anew(tmp_path: Path
             due_at=NOW + timedelta(hours=hours),
         )
     store.close()
-    notes: list[str] = []
     async with app.run_test(size=SIZE) as pilot:
         queue = await _open_queue(pilot)
         assert queue.scope == QueueScope.team() and queue.tab == "overdue"
@@ -175,18 +203,8 @@ async def test_the_queue_is_kept_and_opens_again_as_if_built_anew(tmp_path: Path
         await settle(pilot, lambda: queue.query_one("#queue", DataTable).cursor_row == 1)
         await pilot.press("escape")
         await settle(pilot, lambda: isinstance(app.screen, CaseloadScreen))
-        store = _store(db)
-        try:
-            fs.create_followup(
-                store,
-                _viewer(db, "sue"),
-                _client_id(db, "Alvarez"),
-                title="Kept queue: new overdue item",
-                due_at=NOW - timedelta(days=30),
-                assignee_id=_viewer(db, "bob").id,
-            )
-        finally:
-            store.close()
+        bob = _viewer(db, "bob").id
+        _add_for(db, bob, "Kept queue: new overdue item", NOW - timedelta(days=30))
 
         await pilot.resize_terminal(90, 40)  # narrower while it was closed: no "who"
         await settle(pilot)
@@ -223,13 +241,7 @@ async def test_the_queue_is_kept_and_opens_again_as_if_built_anew(tmp_path: Path
                 [],
             )
             assert shown_titles == titles(app)
-        original = app.notify
-
-        def spy(message: str, **kw: Any) -> None:
-            notes.append(message)
-            original(message, **kw)
-
-        app.notify = spy  # type: ignore[method-assign]
+        notes = noted(app)
         await pilot.press("ctrl+z")
         await settle(pilot)
         assert notes == ["Nothing to undo."]
@@ -337,16 +349,9 @@ async def test_reassign_own_item_to_a_colleague(tmp_path: Path) -> None:
 async def test_care_manager_cannot_reassign_someone_elses_item(tmp_path: Path) -> None:
     db = tmp_path / "d.db"
     app = build_app(db)
-    notes: list[str] = []
     async with app.run_test(size=SIZE) as pilot:
         await _open_queue(pilot)
-        original = app.notify
-
-        def spy(message: str, **kw: Any) -> None:
-            notes.append(message)
-            original(message, **kw)
-
-        app.notify = spy  # type: ignore[method-assign]
+        notes = noted(app)
         # Meanwhile the supervisor gives Ann's item to Bob.
         store = _store(db)
         fu = _followup(db, "Call re: BP log")
@@ -364,16 +369,9 @@ async def test_care_manager_cannot_reassign_someone_elses_item(tmp_path: Path) -
 
 async def test_t_is_for_supervisors(tmp_path: Path) -> None:
     app = build_app(tmp_path / "d.db")
-    notes: list[str] = []
     async with app.run_test(size=SIZE) as pilot:
         await _on_caseload(pilot)
-        original = app.notify
-
-        def spy(message: str, **kw: Any) -> None:
-            notes.append(message)
-            original(message, **kw)
-
-        app.notify = spy  # type: ignore[method-assign]
+        notes = noted(app)
         await pilot.press("t")
         await settle(pilot)
         assert isinstance(app.screen, CaseloadScreen)
@@ -443,18 +441,7 @@ async def test_the_team_view_is_kept_and_opens_again_as_if_built_anew(tmp_path: 
         bob = next(r for r in team.rows if r.display_name == "Bob Ortiz")
         assert first == [(bob.overdue, 0, 7, True, [])]  # narrow at 120 columns
 
-        store = _store(db)
-        try:
-            fs.create_followup(
-                store,
-                _viewer(db, "sue"),
-                _client_id(db, "Alvarez"),
-                title="Kept view: new overdue item",
-                due_at=NOW - timedelta(days=2),
-                assignee_id=bob.user_id,
-            )
-        finally:
-            store.close()
+        _add_for(db, bob.user_id, "Kept view: new overdue item", NOW - timedelta(days=2))
         assert await reopen() == (team, [(bob.overdue + 1, 0, 7, True, [])])  # loaded again
         # Wider while it was closed: the wide columns from its first frame.
         assert await reopen(150) == (team, [(bob.overdue + 1, 0, 11, False, [])])
