@@ -103,11 +103,12 @@ class DraftingModal(BaseModal[R]):
 
     def restart_drafts(self, draft_key: str) -> None:
         """A kept form readied for another record (``draft_key``): as if built anew,
-        nothing typed yet; no write asked for the last record still happens."""
-        with self._draft_lock:
-            self._round += 1
-            self.draft_key = draft_key
-            self._finished = False
+        nothing typed yet; no write asked for the last record still happens. (Not
+        under the draft lock: a last write or discard may hold it for a database
+        wait. A write still waiting for it sees the new round first, and stops.)"""
+        self._round += 1
+        self.draft_key = draft_key
+        self._finished = False
         if self._draft_timer is not None:
             self._draft_timer.stop()
             self._draft_timer = None
