@@ -252,6 +252,8 @@ def kept_screen(
     than built, mounted and styled anew: most of opening a screen (the team view
     12-15 ms of ~55; the client form 35-55 ms). Its table keeps the cells it has
     drawn, and redraws the unchanged ones from there.
+    Before ``load``, its size classes are set for the terminal now: it was not told
+    of a resize while it was closed.
     A kept screen still open under another screen is not taken: ``make`` builds a
     new one for now. One installed but never shown (its push abandoned) is replaced.
     """
@@ -262,6 +264,8 @@ def kept_screen(
         if screen.is_mounted:
             if isinstance(screen, BaseScreen):
                 screen._covered = False  # shown afresh: not a return from under a cover
+            if isinstance(screen, _SizeClasses):
+                screen._set_size_classes(app.size)
             load(screen)
             return screen  # type: ignore[no-any-return]
         app.uninstall_screen(name)

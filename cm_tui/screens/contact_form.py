@@ -297,11 +297,15 @@ class ContactForm(DraftingModal[LoggedContact | None]):
             self.query_one("#about", Input).placeholder = self._default_title()
             self._set_error("")
             self.query_one("#form-keys", Static).update(FORM_KEYS)
-            self._set_size_classes(self.app.size)
-            self.on_mount()
+            self._ready()
 
     def on_mount(self) -> None:
         self.query_one("#note-box").border_title = "Note"
+        self._ready()
+
+    def _ready(self) -> None:
+        """What depends on the client (built or loaded): the goals row, the callback
+        row, their draft restored, the due echo; the note focused, at its end."""
         self.query_one("#goals-row").display = bool(self.goals)
         self._show_callback_row()
         if self.draft is not None:

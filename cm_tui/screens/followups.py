@@ -166,7 +166,6 @@ class FollowUpQueueScreen(BaseScreen[None]):
         self._undo, self._notice, self._more = None, None, False
         self.query_one("#tabs", Tabs).active = f"tab-{self.tab}"
         self.query_one("#queue", DataTable).clear()  # the cursor and the scroll to the top
-        self._set_size_classes(self.app.size)
         self._open(self.app.size.width)
 
     def _open(self, width: int | None = None) -> None:

@@ -167,10 +167,10 @@ class TeamScreen(BaseScreen[None]):
         person, laid out for the terminal's size now (open_team keeps one team view
         per app; its table, the one thing to focus, keeps the focus)."""
         self._generation += 1
-        self._set_size_classes(self.app.size)
-        self._set_columns(self.app.size.width)
         table = self.query_one("#team", ListTable)
         table.clear()  # the cursor and the scroll back to the top
+        self.rows = []  # (other columns are not filled with the last showing's rows)
+        self._set_columns(self.app.size.width)
         self._show_utr(read.unable_to_reach)
         self._show(self._generation, read.rows, read.unassigned)
 

@@ -92,10 +92,7 @@ class ChoiceBar(Widget, can_focus=True):
         classes: str | None = None,
     ) -> None:
         super().__init__(id=id, classes=classes)
-        if not choices:
-            raise ValueError("a ChoiceBar needs choices")
-        self.choices = list(choices)
-        self._by_key = {c.key: c.value for c in self.choices}
+        self._take(choices)
         self.set_reactive(ChoiceBar.value, value if value in self.values else choices[0].value)
 
     @property
@@ -104,12 +101,15 @@ class ChoiceBar(Widget, can_focus=True):
 
     def set_choices(self, choices: Sequence[Choice], value: str | None = None) -> None:
         """Other choices (and ``value`` among them, else the first), as if built anew."""
+        self._take(choices)
+        self.value = value if value in self.values else self.choices[0].value
+        self.refresh(layout=True)
+
+    def _take(self, choices: Sequence[Choice]) -> None:
         if not choices:
             raise ValueError("a ChoiceBar needs choices")
         self.choices = list(choices)
         self._by_key = {c.key: c.value for c in self.choices}
-        self.value = value if value in self.values else self.choices[0].value
-        self.refresh(layout=True)
 
     def validate_value(self, value: str) -> str:
         return value if value in self.values else self.value
